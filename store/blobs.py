@@ -1,0 +1,207 @@
+"""Content-addressed store for the original bytes handed to the archive (fixity by SHA-256).
+
+A blob lives at `root/ab/cd/<64 hex>`. It only ever appears under that name complete and fsynced: the bytes
+go to a temp file in the same directory, which is fsynced and renamed into place, then the directory is
+fsynced. A crash can leave a temp file behind but never a partial blob; stale temp files are swept on open.
+All file-system calls that can fail mid-way go through `FileOps`, so tests can inject faults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from store.fileops import DEFAULT_OPS, FileOps
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_FANOUT = re.compile(r"[0-9a-f]{2}")
+_TEMP = re.compile(r"\.tmp-\d+-[0-9a-f]{16}")
+TEMP_MAX_AGE = 3600.0  # seconds; a put never takes this long, so an older temp file is a crash leftover
+
+
+class BlobError(OSError):
+    """Storing or reading a blob failed; the message names the digest and the cause."""
+
+    digest: str = ""
+
+
+class BlobNotFound(KeyError):
+    """No blob with this digest is stored."""
+
+    def __str__(self) -> str:
+        return f"no blob {self.args[0]}" if self.args else "no blob"
+
+
+@dataclass(frozen=True, slots=True)
+class BlobProblem:
+    digest: str
+    kind: Literal["missing", "corrupt", "unreadable"]
+    detail: str = ""
+
+
+def validate_digest(digest: object) -> str:
+    """Return `digest` if it is 64 lowercase hex characters, else raise ValueError (no path games)."""
+    if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        raise ValueError(f"not a SHA-256 hex digest: {digest!r}")
+    return digest
+
+
+def _blob_error(digest: str, action: str, cause: OSError) -> BlobError:
+    message = f"cannot {action} blob {digest}: {cause.strerror or cause}"
+    err = BlobError(cause.errno, message) if cause.errno is not None else BlobError(message)
+    err.digest = digest
+    return err
+
+
+class BlobStore:
+    def __init__(self, root: Path | str, ops: FileOps = DEFAULT_OPS) -> None:
+        self.root = Path(root)
+        self.ops = ops
+        self._sweep_temp_files()
+
+    # --- addressing -------------------------------------------------------------------------------------
+
+    def path(self, digest: str) -> Path:
+        validate_digest(digest)
+        return self.root / digest[:2] / digest[2:4] / digest
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def __contains__(self, digest: object) -> bool:
+        return isinstance(digest, str) and _DIGEST.fullmatch(digest) is not None and self.exists(digest)
+
+    def __iter__(self) -> Iterator[str]:
+        """Stored digests in sorted order; files that are not blobs at their proper place are skipped."""
+        for top in self._subdirs(self.root):
+            for sub in self._subdirs(top):
+                try:
+                    names = sorted(e.name for e in os.scandir(sub) if e.is_file(follow_symlinks=False))
+                except FileNotFoundError:
+                    continue
+                prefix = top.name + sub.name
+                for name in names:
+                    if _DIGEST.fullmatch(name) and name.startswith(prefix):
+                        yield name
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def get(self, digest: str) -> bytes:
+        path = self.path(digest)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
+        except OSError as exc:
+            raise _blob_error(digest, "read", exc) from exc
+
+    def verify(self, digest: str) -> bool:
+        """Re-hash the stored file; False if it is missing, unreadable or does not match its name."""
+        return self._problem(digest) is None
+
+    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
+        """Re-hash every stored blob (or just `digests`, reporting those missing) and list what is wrong."""
+        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
+        return [p for d in targets if (p := self._problem(d)) is not None]
+
+    def _problem(self, digest: str) -> BlobProblem | None:
+        path = self.path(digest)
+        try:
+            with open(path, "rb") as f:
+                actual = hashlib.file_digest(f, "sha256").hexdigest()
+        except FileNotFoundError:
+            return BlobProblem(digest, "missing")
+        except OSError as exc:
+            return BlobProblem(digest, "unreadable", str(exc))
+        if actual != digest:
+            return BlobProblem(digest, "corrupt", f"content hashes to {actual}")
+        return None
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def put(self, data: bytes) -> str:
+        """Store `data` durably and return its digest. Storing the same bytes again writes nothing."""
+        digest = hashlib.sha256(data).hexdigest()
+        final = self.path(digest)
+        tmp: Path | None = None
+        try:
+            try:
+                if final.stat().st_size == len(data):
+                    # Another put may have renamed it in without having fsynced the directory yet.
+                    self.ops.fsync_dir(final.parent)
+                    return digest
+            except FileNotFoundError:
+                pass
+            self._make_dirs(final.parent)
+            tmp = final.parent / f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                self.ops.write_all(fd, data)
+                self.ops.fsync(fd)
+            finally:
+                os.close(fd)
+            self.ops.replace(tmp, final)
+            tmp = None
+            self.ops.fsync_dir(final.parent)
+        except OSError as exc:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            raise _blob_error(digest, "store", exc) from exc
+        return digest
+
+    def _make_dirs(self, leaf: Path) -> None:
+        """Create root/ab/cd as needed, fsyncing each parent whose entries changed."""
+        missing: list[Path] = []
+        d = leaf
+        while not d.is_dir():
+            missing.append(d)
+            if d.parent == d:
+                break
+            d = d.parent
+        for d in reversed(missing):
+            try:
+                os.mkdir(d)
+            except FileExistsError:
+                continue
+            self.ops.fsync_dir(d.parent)
+
+    # --- housekeeping -----------------------------------------------------------------------------------
+
+    def _sweep_temp_files(self) -> None:
+        """Remove temp files older than TEMP_MAX_AGE left by crashed puts; touch nothing else."""
+        cutoff = time.time() - TEMP_MAX_AGE
+        for top in self._subdirs(self.root):
+            for sub in self._subdirs(top):
+                try:
+                    entries = list(os.scandir(sub))
+                except FileNotFoundError:
+                    continue
+                for entry in entries:
+                    if not _TEMP.fullmatch(entry.name):
+                        continue
+                    try:
+                        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                            os.unlink(entry.path)
+                    except OSError:
+                        pass
+
+    @staticmethod
+    def _subdirs(parent: Path) -> list[Path]:
+        try:
+            return sorted(
+                Path(e.path)
+                for e in os.scandir(parent)
+                if _FANOUT.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+            )
+        except (FileNotFoundError, NotADirectoryError):
+            return []

@@ -1,0 +1,681 @@
+"""The append-only event log: the archive's only source of truth.
+
+On disk (`DIR/log/`): segment files named by the global position of their first record, each a 16-byte
+header followed by frames::
+
+    frame  = MAGIC(4) | length u32 | crc32 u32 | body
+    body   = flags u8 | msgpack(Record)
+
+`length` counts the body; the CRC covers it. The last frame of every batch carries the COMMIT flag: a batch
+becomes visible, to this process and every other one, only once its committing frame is whole, so a batch
+is all-or-nothing after a crash. Each record holds the SHA-256 of the previous record's msgpack bytes.
+
+Writers serialise on an OS lock (`flock` on `DIR/log/LOCK`); under it they first catch up with whatever other
+processes appended, cut a torn tail left by a crashed writer (the bytes are moved to `DIR/log/torn/`, never
+just dropped), check expected versions, write the batch with one `write` and one `fsync`, then release.
+Readers never lock: they scan frames up to the last whole committed one and stop there.
+
+Damage anywhere but the tail — a bad frame with a good one after it, or in an earlier segment — is not
+repaired: the log refuses appends and names the segment, byte offset and position (`CorruptionError`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import struct
+import threading
+import time
+import zlib
+from abc import ABC, abstractmethod
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, NamedTuple
+
+import msgspec
+
+from store.events import GENESIS_HASH, AnyEvent, Envelope, Event, Record, utcnow
+from store.fileops import DEFAULT_OPS, FileOps
+
+ANY: Final = -1
+"""Expected version: append whatever the stream's version."""
+NO_STREAM: Final = 0
+"""Expected version: the stream must not exist yet."""
+
+MAGIC: Final = b"\xa7ARL"
+SEGMENT_MAGIC: Final = b"ARCVLOG1"
+SEGMENT_HEADER = struct.Struct("<8sQ")  # magic, first position
+FRAME_HEADER = struct.Struct("<4sII")  # magic, body length, crc32(body)
+FLAG_COMMIT: Final = 0x01
+MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_SEGMENT_BYTES: Final = 64 * 1024 * 1024
+
+
+class LogError(Exception):
+    """Base of the log's own errors."""
+
+
+class ConflictError(LogError):
+    """An expected version was stale. Nothing of the batch was written."""
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        self.stream, self.expected, self.actual = stream, expected, actual
+        want = {ANY: "any", NO_STREAM: "no stream"}.get(expected, f"version {expected}")
+        super().__init__(f"conflict on {stream!r}: expected {want}, but it is at version {actual}")
+
+
+class CorruptionError(LogError):
+    """Damage before the tail. Appends are refused until an operator restores the segment."""
+
+    def __init__(self, segment: str, offset: int, position: int, detail: str) -> None:
+        self.segment, self.offset, self.position, self.detail = segment, offset, position, detail
+        super().__init__(
+            f"log corrupted in {segment} at byte {offset} (record position {position}): {detail}; "
+            "appends are refused"
+        )
+
+
+class AppendError(LogError):
+    """The append failed (I/O error); nothing of the batch was acknowledged."""
+
+
+class AppendRequest(NamedTuple):
+    stream: str
+    events: Sequence[Event]
+    expected_version: int = ANY
+
+
+_encoder = msgspec.msgpack.Encoder()
+_record_decoder = msgspec.msgpack.Decoder(Record)
+_envelope_decoder = msgspec.msgpack.Decoder(Envelope)
+
+
+def encode_record(record: Record) -> bytes:
+    return _encoder.encode(record)
+
+
+def decode_record(data: bytes | memoryview) -> Record:
+    """Decode one record's msgpack bytes; any malformed input raises `msgspec.DecodeError` (or ValidationError)."""
+    return _record_decoder.decode(data)
+
+
+def record_hash(payload: bytes | memoryview) -> bytes:
+    return hashlib.sha256(payload).digest()
+
+
+def frame(payload: bytes, commit: bool) -> bytes:
+    body = bytes([FLAG_COMMIT if commit else 0]) + payload
+    return FRAME_HEADER.pack(MAGIC, len(body), zlib.crc32(body)) + body
+
+
+class Log(ABC):
+    """The short interface every log implements (file, in-memory; a server-backed one later)."""
+
+    @abstractmethod
+    def append_batch(
+        self, requests: Sequence[AppendRequest], *, actor: str = "system",
+        recorded_at: dt.datetime | None = None,
+    ) -> list[Record]:
+        """Append several streams' events atomically: all are committed, or none (on conflict or error)."""
+
+    def append(
+        self, stream: str, events: Sequence[Event], expected_version: int = ANY, *,
+        actor: str = "system", recorded_at: dt.datetime | None = None,
+    ) -> list[Record]:
+        return self.append_batch([AppendRequest(stream, events, expected_version)],
+                                 actor=actor, recorded_at=recorded_at)
+
+    @abstractmethod
+    def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
+        """Records with `after < position <= until` (default: up to the head seen when called), in order."""
+
+    @abstractmethod
+    def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, bytes | memoryview]]:
+        """(position, encoded record) pairs: for verification and fast scans."""
+
+    @abstractmethod
+    def get(self, position: int) -> Record: ...
+
+    @abstractmethod
+    def head(self) -> int:
+        """The position of the last committed record (0 when empty), as committed by any process."""
+
+    @abstractmethod
+    def stream_version(self, stream: str) -> int: ...
+
+    def wait(self, after: int, timeout: float) -> int:
+        """Block until the head passes `after` or `timeout` runs out; return the head. Tailing without locks."""
+        deadline = time.monotonic() + timeout
+        while True:
+            head = self.head()
+            if head > after or time.monotonic() >= deadline:
+                return head
+            time.sleep(0.02)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def __enter__(self) -> Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_expected(stream: str, expected: int, actual: int) -> None:
+    if expected == ANY:
+        return
+    if expected != actual:
+        raise ConflictError(stream, expected, actual)
+
+
+def _plan(
+    requests: Sequence[AppendRequest], versions: dict[str, int], head: int, prev_hash: bytes,
+    actor: str, recorded_at: dt.datetime,
+) -> tuple[list[Record], list[bytes], bytes, dict[str, int]]:
+    """Check every expectation, then assign positions, versions and the hash chain (shared by all logs)."""
+    if not requests or not any(r.events for r in requests):
+        raise ValueError("nothing to append")
+    if recorded_at.tzinfo is None:
+        raise ValueError("recorded_at must be timezone-aware (UTC)")
+    new_versions: dict[str, int] = {}
+    for r in requests:
+        if not r.stream:
+            raise ValueError("stream id must not be empty")
+        actual = new_versions.get(r.stream, versions.get(r.stream, 0))
+        _check_expected(r.stream, r.expected_version, actual)
+        new_versions[r.stream] = actual + len(r.events)
+    records: list[Record] = []
+    payloads: list[bytes] = []
+    position = head
+    running: dict[str, int] = {}
+    for r in requests:
+        for event in r.events:
+            if not isinstance(event, Event):
+                raise TypeError(f"not an event: {event!r}")
+            position += 1
+            version = running.get(r.stream, versions.get(r.stream, 0)) + 1
+            running[r.stream] = version
+            rec = Record(position, r.stream, version, recorded_at, actor, prev_hash, event)  # type: ignore[arg-type]
+            payload = _encoder.encode(rec)
+            if len(payload) > MAX_RECORD_BYTES:
+                raise ValueError(f"record for {r.stream!r} is {len(payload)} bytes; the limit is {MAX_RECORD_BYTES}")
+            prev_hash = record_hash(payload)
+            records.append(rec)
+            payloads.append(payload)
+    return records, payloads, prev_hash, new_versions
+
+
+class MemoryLog(Log):
+    """The same contract in memory: for tests and for projections that need no durability."""
+
+    def __init__(self) -> None:
+        self._records: list[Record] = []
+        self._versions: dict[str, int] = {}
+        self._last_hash = GENESIS_HASH
+        self._lock = threading.Lock()
+
+    def append_batch(self, requests, *, actor="system", recorded_at=None):  # type: ignore[no-untyped-def]
+        with self._lock:
+            records, _, last_hash, new_versions = _plan(
+                requests, self._versions, len(self._records), self._last_hash, actor, recorded_at or utcnow())
+            self._records.extend(records)
+            self._versions.update(new_versions)
+            self._last_hash = last_hash
+            return records
+
+    def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, bytes]]:
+        for rec in self.read(after, until):
+            yield rec.position, _encoder.encode(rec)
+
+    def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
+        end = len(self._records) if until is None else min(until, len(self._records))
+        for i in range(max(after, 0), end):
+            yield self._records[i]
+
+    def get(self, position: int) -> Record:
+        if not 1 <= position <= len(self._records):
+            raise KeyError(position)
+        return self._records[position - 1]
+
+    def head(self) -> int:
+        return len(self._records)
+
+    def stream_version(self, stream: str) -> int:
+        return self._versions.get(stream, 0)
+
+
+@dataclass
+class _Segment:
+    path: Path
+    first: int  # position of its first record
+    offsets: array  # file offset of each committed record's frame, index = position - first
+    end: int  # file offset just past the last committed frame
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets)
+
+
+class _Stop(NamedTuple):
+    offset: int
+    reason: str  # "eof": clean end; otherwise what is wrong at `offset`
+
+
+class FileLog(Log):
+    """The embedded, durable log. Safe for many threads and many processes on one machine."""
+
+    def __init__(self, root: str | os.PathLike[str], *, ops: FileOps = DEFAULT_OPS,
+                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, readonly: bool = False) -> None:
+        self.root = Path(root)
+        self.ops = ops
+        self.segment_bytes = segment_bytes
+        self.readonly = readonly
+        self._mutex = threading.RLock()
+        self._segments: list[_Segment] = []
+        self._versions: dict[str, int] = {}
+        self._head = 0
+        self._last_hash = GENESIS_HASH
+        self._corruption: CorruptionError | None = None
+        self._tail_pending: _Stop | None = None
+        self._pending_segment: Path | None = None
+        self._read_fds: dict[Path, int] = {}
+        self._lock_fd: int | None = None
+        if not readonly:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / "torn").mkdir(exist_ok=True)
+            self._lock_fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        elif not self.root.is_dir():
+            raise FileNotFoundError(f"no log at {self.root}")
+        with self._mutex:
+            self._refresh()
+            if self._tail_pending is not None and not readonly:
+                with self._write_lock():
+                    pass  # the lock's catch-up cuts the torn tail
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def head(self) -> int:
+        with self._mutex:
+            self._refresh()
+            return self._head
+
+    def stream_version(self, stream: str) -> int:
+        with self._mutex:
+            self._refresh()
+            return self._versions.get(stream, 0)
+
+    @property
+    def corruption(self) -> CorruptionError | None:
+        return self._corruption
+
+    def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
+        for _, payload in self.read_raw(after, until):
+            yield _record_decoder.decode(payload)
+
+    def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, memoryview]]:
+        """(position, msgpack bytes) of each record: what `verify` and fast scans need."""
+        with self._mutex:
+            self._refresh()
+            end = self._head if until is None else min(until, self._head)
+            segments = list(self._segments)
+        if after >= end:
+            return
+        firsts = [s.first for s in segments]
+        i = max(bisect.bisect_right(firsts, after + 1) - 1, 0)
+        for seg in segments[i:]:
+            if seg.first > end:
+                break
+            start_pos = max(after + 1, seg.first)
+            stop_pos = min(end, seg.first + seg.count - 1)
+            if start_pos > stop_pos:
+                continue
+            data = self._read_range(seg, seg.offsets[start_pos - seg.first],
+                                    self._frame_end(seg, stop_pos))
+            view = memoryview(data)
+            base = seg.offsets[start_pos - seg.first]
+            for pos in range(start_pos, stop_pos + 1):
+                off = seg.offsets[pos - seg.first] - base
+                _, length, _ = FRAME_HEADER.unpack_from(view, off)
+                body = off + FRAME_HEADER.size
+                yield pos, view[body + 1: body + length]
+
+    def get(self, position: int) -> Record:
+        for _, payload in self.read_raw(position - 1, position):
+            return _record_decoder.decode(payload)
+        raise KeyError(position)
+
+    def segments(self) -> list[tuple[Path, int, int]]:
+        """(path, first position, record count) of each segment."""
+        with self._mutex:
+            self._refresh()
+            return [(s.path, s.first, s.count) for s in self._segments]
+
+    def _frame_end(self, seg: _Segment, position: int) -> int:
+        idx = position - seg.first
+        return seg.offsets[idx + 1] if idx + 1 < seg.count else seg.end
+
+    def _read_range(self, seg: _Segment, start: int, end: int) -> bytes:
+        if seg.path not in self._read_fds:
+            self._read_fds[seg.path] = os.open(seg.path, os.O_RDONLY)
+        return os.pread(self._read_fds[seg.path], end - start, start)
+
+    # --- scanning (lock-free) -----------------------------------------------------------------------------
+
+    def _segment_paths(self) -> list[Path]:
+        return sorted(p for p in self.root.glob("*.seg") if p.stem.isdigit())
+
+    def _refresh(self) -> None:
+        """Bring the in-memory view up to the log's committed end. Lock-free: safe beside a live writer."""
+        paths = self._segment_paths()
+        known = {s.path for s in self._segments}
+        if self._segments:
+            last = self._segments[-1]
+            if not self._scan(last) or not paths or paths[-1] == last.path:
+                return
+        for path in paths:
+            if path in known:
+                continue
+            if path not in self._read_fds:
+                try:
+                    self._read_fds[path] = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    return
+            fd = self._read_fds[path]
+            header = os.pread(fd, SEGMENT_HEADER.size, 0)
+            if len(header) < SEGMENT_HEADER.size:
+                # A segment being created (or torn at creation): nothing committed in it yet.
+                self._tail_pending = _Stop(0, "segment header incomplete")
+                self._pending_segment = path
+                return
+            magic, first = SEGMENT_HEADER.unpack(header)
+            if magic != SEGMENT_MAGIC or first != self._head + 1:
+                self._set_corrupt(path, 0, self._head + 1,
+                                  "bad segment header" if magic != SEGMENT_MAGIC
+                                  else f"segment starts at position {first}, expected {self._head + 1}")
+                return
+            seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size)
+            self._segments.append(seg)
+            if not self._scan(seg):
+                return
+
+    def _scan(self, seg: _Segment) -> bool:
+        """Scan new committed frames of `seg`; True when it ended cleanly (a later segment may follow)."""
+        fd = self._read_fds[seg.path]
+        size = os.fstat(fd).st_size
+        if size == seg.end:
+            self._tail_pending = None
+            return True
+        data = os.pread(fd, size - seg.end, seg.end)
+        view = memoryview(data)
+        base = seg.end
+        off = 0
+        n = len(data)
+        pending: list[tuple[int, memoryview]] = []  # frames of a batch whose commit we have not seen yet
+        hdr = FRAME_HEADER.size
+        unpack = FRAME_HEADER.unpack_from
+        crc32 = zlib.crc32
+        decode_env = _envelope_decoder.decode
+        versions = self._versions
+        stop: _Stop | None = None
+        last_payload: memoryview | None = None
+        while off < n:
+            if n - off < hdr:
+                stop = _Stop(base + off, "incomplete frame header")
+                break
+            magic, length, crc = unpack(view, off)
+            if magic != MAGIC:
+                stop = _Stop(base + off, "bad frame marker")
+                break
+            if length < 2 or length > MAX_RECORD_BYTES + 1:
+                stop = _Stop(base + off, f"impossible frame length {length}")
+                break
+            end = off + hdr + length
+            if end > n:
+                stop = _Stop(base + off, "incomplete frame")
+                break
+            body = view[off + hdr: end]
+            if crc32(body) != crc:
+                stop = _Stop(base + off, "checksum mismatch")
+                break
+            pending.append((off, body))
+            if body[0] & FLAG_COMMIT:
+                expected = self._head + 1
+                for f_off, f_body in pending:
+                    try:
+                        env = decode_env(f_body[1:])
+                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                        self._set_corrupt(seg.path, base + f_off, expected, f"undecodable record: {exc}")
+                        return False
+                    if env.position != expected:
+                        self._set_corrupt(seg.path, base + f_off, expected,
+                                          f"record says position {env.position}")
+                        return False
+                    versions[env.stream] = env.version
+                    seg.offsets.append(base + f_off)
+                    expected += 1
+                    last_payload = f_body[1:]
+                self._head = expected - 1
+                seg.end = base + end
+                pending.clear()
+            off = end
+        if last_payload is not None:
+            self._last_hash = record_hash(last_payload)
+        if stop is None and not pending:
+            self._tail_pending = None
+            return True
+        scanned_to = off  # relative offset where scanning stopped
+        if stop is None:
+            stop = _Stop(seg.end, "batch without its commit frame")
+        elif pending:
+            stop = _Stop(seg.end, f"batch without its commit frame, then {stop.reason}")
+        # Damage followed by a good frame cannot be a torn tail.
+        if self._valid_frame_after(view, scanned_to + 1) or seg.path != self._segment_paths()[-1]:
+            self._set_corrupt(seg.path, stop.offset, self._head + 1, stop.reason)
+        else:
+            self._tail_pending = stop
+        return False
+
+    @staticmethod
+    def _valid_frame_after(view: memoryview, start: int) -> bool:
+        data = view.obj if isinstance(view.obj, bytes) else bytes(view)
+        i = data.find(MAGIC, max(start, 0))
+        while i != -1:
+            if len(data) - i >= FRAME_HEADER.size:
+                _, length, crc = FRAME_HEADER.unpack_from(data, i)
+                end = i + FRAME_HEADER.size + length
+                if 2 <= length and end <= len(data) and zlib.crc32(view[i + FRAME_HEADER.size: end]) == crc:
+                    return True
+            i = data.find(MAGIC, i + 1)
+        return False
+
+    def _set_corrupt(self, path: Path, offset: int, position: int, detail: str) -> None:
+        if self._corruption is None:
+            self._corruption = CorruptionError(path.name, offset, position, detail)
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        if self.readonly or self._lock_fd is None:
+            raise LogError("log opened read-only")
+        with self._mutex:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                self._refresh()
+                if self._corruption is not None:
+                    raise self._corruption
+                if self._tail_pending is not None:
+                    try:
+                        self._cut_torn_tail()
+                    except OSError as exc:
+                        raise AppendError(f"could not repair the log's torn tail: {exc.strerror or exc}") from exc
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _cut_torn_tail(self) -> None:
+        """Under the lock, garbage past the last commit is a crashed writer's: keep it aside, then cut it."""
+        pending_seg = self._pending_segment
+        if pending_seg is not None and pending_seg.exists() and (
+                not self._segments or self._segments[-1].path != pending_seg):
+            cut = pending_seg.read_bytes()
+            self._keep_torn(pending_seg.name, 0, cut)
+            fd = self._read_fds.pop(pending_seg, None)
+            if fd is not None:
+                os.close(fd)
+            pending_seg.unlink()
+            self.ops.fsync_dir(self.root)
+            self._pending_segment = None
+            self._tail_pending = None
+            self._refresh()
+            if self._tail_pending is None:
+                return
+        seg = self._segments[-1]
+        fd = os.open(seg.path, os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            cut = os.pread(fd, size - seg.end, seg.end)
+            self._keep_torn(seg.path.name, seg.end, cut)
+            self.ops.ftruncate(fd, seg.end)
+            self.ops.fsync(fd)
+        finally:
+            os.close(fd)
+        self._tail_pending = None
+
+    def _keep_torn(self, name: str, offset: int, data: bytes) -> None:
+        torn = self.root / "torn"
+        torn.mkdir(exist_ok=True)
+        dest = torn / f"{name}.{offset}.{time.time_ns()}.bin"
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            self.ops.write_all(fd, data)
+            self.ops.fsync(fd)
+        finally:
+            os.close(fd)
+        self.ops.fsync_dir(torn)
+
+    def append_batch(self, requests, *, actor="system", recorded_at=None):  # type: ignore[no-untyped-def]
+        with self._write_lock():
+            records, payloads, last_hash, new_versions = _plan(
+                requests, self._versions, self._head, self._last_hash, actor, recorded_at or utcnow())
+            frames = [frame(p, commit=(i == len(payloads) - 1)) for i, p in enumerate(payloads)]
+            self._write(records[0].position, frames)
+            self._versions.update(new_versions)
+            self._last_hash = last_hash
+            return records
+
+    def _write(self, first_position: int, frames: list[bytes]) -> None:
+        seg = self._segments[-1] if self._segments else None
+        if seg is None or (seg.end >= self.segment_bytes and seg.count):
+            seg = self._new_segment(first_position)
+        data = b"".join(frames)
+        fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            try:
+                self.ops.write_all(fd, data)
+                self.ops.fsync(fd)
+            except OSError as exc:
+                # Undo what may have reached the file so no half batch lingers; should this fail too,
+                # the next writer sees an uncommitted tail and cuts it.
+                with contextlib.suppress(OSError):
+                    self.ops.ftruncate(fd, seg.end)
+                    self.ops.fsync(fd)
+                raise AppendError(f"append failed, nothing was written: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
+        offset = seg.end
+        for f in frames:
+            seg.offsets.append(offset)
+            offset += len(f)
+        seg.end = offset
+        self._head = first_position + len(frames) - 1
+
+    def _new_segment(self, first_position: int) -> _Segment:
+        path = self.root / f"{first_position:020d}.seg"
+        tmp = self.root / f".{path.name}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                self.ops.write_all(fd, SEGMENT_HEADER.pack(SEGMENT_MAGIC, first_position))
+                self.ops.fsync(fd)
+            finally:
+                os.close(fd)
+            self.ops.replace(tmp, path)
+            self.ops.fsync_dir(self.root)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise AppendError(f"could not create log segment {path.name}: {exc.strerror or exc}") from exc
+        self._read_fds[path] = os.open(path, os.O_RDONLY)
+        seg = _Segment(path, first_position, array("Q"), SEGMENT_HEADER.size)
+        self._segments.append(seg)
+        return seg
+
+    def close(self) -> None:
+        with self._mutex:
+            for fd in self._read_fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._read_fds.clear()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+class LogProblem(msgspec.Struct, frozen=True):
+    position: int
+    detail: str
+    segment: str | None = None
+    offset: int | None = None
+
+    def __str__(self) -> str:
+        where = f" ({self.segment} byte {self.offset})" if self.segment else ""
+        return f"position {self.position}{where}: {self.detail}"
+
+
+def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
+    """Recompute framing, positions, per-stream versions and the hash chain; (records checked, problems).
+
+    Stops at the first broken link: everything after it is suspect, and the first position is what an
+    operator needs.
+    """
+    problems: list[LogProblem] = []
+    if isinstance(log, FileLog) and log.corruption is not None:
+        c = log.corruption
+        problems.append(LogProblem(c.position, c.detail, c.segment, c.offset))
+    prev = GENESIS_HASH
+    versions: dict[str, int] = {}
+    checked = 0
+    expected_pos = 1
+    for pos, payload in log.read_raw():
+        try:
+            rec = _record_decoder.decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            problems.append(LogProblem(pos, f"undecodable record: {exc}"))
+            break
+        if rec.position != pos or pos != expected_pos:
+            problems.append(LogProblem(pos, f"position gap: record says {rec.position}, expected {expected_pos}"))
+            break
+        if rec.prev_hash != prev:
+            problems.append(LogProblem(pos, "hash chain broken: the previous record was altered"))
+            break
+        if rec.version != versions.get(rec.stream, 0) + 1:
+            problems.append(LogProblem(pos, f"stream {rec.stream!r} version {rec.version} out of order"))
+            break
+        versions[rec.stream] = rec.version
+        prev = record_hash(payload)
+        expected_pos += 1
+        checked += 1
+    problems.sort(key=lambda p: p.position)
+    return checked, problems[:1] + [p for p in problems[1:] if p.position != problems[0].position]
