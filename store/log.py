@@ -89,6 +89,8 @@ class AppendRequest(NamedTuple):
     stream: str
     events: Sequence[Event]
     expected_version: int = ANY
+    actor: str | None = None  # overrides the batch's actor (import keeps each record's own)
+    recorded_at: dt.datetime | None = None  # overrides the batch's time (import only)
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -202,7 +204,8 @@ def _plan(
             position += 1
             version = running.get(r.stream, versions.get(r.stream, 0)) + 1
             running[r.stream] = version
-            rec = Record(position, r.stream, version, recorded_at, actor, prev_hash, event)  # type: ignore[arg-type]
+            rec = Record(position, r.stream, version, r.recorded_at or recorded_at, r.actor or actor,  # type: ignore[arg-type]
+                         prev_hash, event)
             payload = _encoder.encode(rec)
             if len(payload) > MAX_RECORD_BYTES:
                 raise ValueError(f"record for {r.stream!r} is {len(payload)} bytes; the limit is {MAX_RECORD_BYTES}")

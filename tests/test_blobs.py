@@ -299,20 +299,25 @@ def test_stale_temp_files_are_swept_on_open_and_nothing_else(tmp_path: Path) -> 
 # --- several processes ------------------------------------------------------------------------------------
 
 
-def _put_same(root: str, seed: int, barrier: Any) -> str:
+def _put_same(root: str, seed: int, barrier: Any, results: Any) -> None:
     data = random.Random(seed).randbytes(2_000_000)
     barrier.wait(timeout=30)
-    return BlobStore(Path(root)).put(data)
+    results.put(BlobStore(Path(root)).put(data))
 
 
 def test_concurrent_puts_of_same_bytes(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     n = 4
-    barrier = ctx.Barrier(n)
-    with ctx.Pool(n) as pool:
-        results = pool.starmap(_put_same, [(str(tmp_path), 7, barrier)] * n, chunksize=1)
+    barrier, results = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_put_same, args=(str(tmp_path), 7, barrier, results)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    digests = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0] * n
     expected = sha(random.Random(7).randbytes(2_000_000))
-    assert results == [expected] * n
+    assert digests == [expected] * n
     store = BlobStore(tmp_path)
     assert list(store) == [expected]
     assert store.check() == []
