@@ -103,6 +103,7 @@ class PortalRelocated(Event, frozen=True, tag=True):
     from_prefix: str
     to_prefix: str
     source: str | None = None
+    keep_path: bool = False  # True: the rest of the address is kept under to_prefix; False: all go to to_prefix
 
 
 AnyEvent = Union[

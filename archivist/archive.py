@@ -1,0 +1,571 @@
+"""The `Archive` facade: the Python API, and what the CLI, the watcher and the TUI stand on.
+
+Every change is an event appended to the log; every answer comes from a projection of the log (the article
+state here, the search index in `index/`). Before answering, a projection catches up with the log, so a
+reader sees everything acknowledged before it asked — whichever process appended it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from archivist import errors
+from archivist.addresses import AddressError, normalize_url, under_prefix, url_key
+from archivist.state import ARCHIVED, LIVE, STATUSES, WITHDRAWN, ArchiveState, ArticleState, UrlChange
+from store import events as ev
+from store.blobs import BlobStore
+from store.log import (
+    ANY,
+    NO_STREAM,
+    AppendRequest,
+    ConflictError,
+    FileLog,
+    Log,
+    LogError,
+    encode_record,
+    record_hash,
+    verify_log,
+)
+
+ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
+
+
+def default_archive_path() -> Path:
+    if os.environ.get(ENV_ARCHIVE):
+        return Path(os.environ[ENV_ARCHIVE])
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data) / "archivist"
+
+
+def default_actor(via: str = "api") -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{via}:{user}"
+
+
+def identity_key(*, url: str | None, title: str, published: dt.date | None, publisher: str | None,
+                 body: str) -> str:
+    """DESIGN.md's identity: the canonical URL, else publisher + title + date, else the content digest."""
+    if url:
+        return "url:" + url_key(url)
+    if title.strip() and (publisher or published):
+        return f"meta:{(publisher or '').strip().casefold()}|{' '.join(title.split()).casefold()}|{published or ''}"
+    return "content:" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
+
+
+def article_id_for(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+# --- answers (msgspec Structs: typed for Python, `msgspec.json.encode` for scripts) -----------------------
+
+class ArticleView(msgspec.Struct, kw_only=True):
+    id: str
+    title: str
+    url: str | None
+    published: dt.date | None
+    publisher: str | None
+    status: str
+    status_reason: str
+    tags: list[str]
+    urls: list[UrlChange]
+    versions: int
+    version: int
+    created_at: dt.datetime
+    changed_at: dt.datetime
+    sources: list[str]
+    body: str
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    position: int
+    version: int
+    recorded_at: dt.datetime
+    actor: str
+    type: str
+    summary: str
+    source: str | None
+    source_file: str | None
+    event: dict[str, Any]
+
+
+class Hop(msgspec.Struct, frozen=True, kw_only=True):
+    from_url: str
+    to_url: str
+    kind: str  # "article" (the article moved) or "portal" (a prefix rule)
+    recorded_at: dt.datetime
+    article_id: str | None = None
+
+
+class Resolution(msgspec.Struct, kw_only=True):
+    url: str
+    current: str
+    article_id: str | None
+    status: str | None
+    chain: list[Hop]
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str  # log / blob / index
+    detail: str
+    position: int | None = None
+
+
+class VerifyReport(msgspec.Struct, kw_only=True):
+    ok: bool
+    records: int
+    blobs: int
+    problems: list[Problem]
+
+
+class Stats(msgspec.Struct, kw_only=True):
+    articles: int
+    by_status: dict[str, int]
+    events: int
+    sources: int
+    rejected_sources: int
+    publishers: dict[str, int]
+    years: dict[str, int]
+    portal_rules: int
+    log_bytes: int
+    head: int
+
+
+class ExportLine(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One NDJSON line of `export`: a record with its hashes, or a blob (`blob` + base64 `data`)."""
+
+    position: int | None = None
+    stream: str | None = None
+    version: int | None = None
+    recorded_at: dt.datetime | None = None
+    actor: str | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
+    event: ev.AnyEvent | None = None
+    blob: str | None = None
+    data: bytes | None = None
+
+
+_export_encoder = msgspec.json.Encoder()
+_export_decoder = msgspec.json.Decoder(ExportLine)
+
+
+class Archive:
+    """One archive folder: log (truth), blobs (original bytes), projections (state, index)."""
+
+    def __init__(self, root: Path, log: Log, blobs: BlobStore, *, actor: str) -> None:
+        self.root = root
+        self.log = log
+        self.blobs = blobs
+        self.actor = actor
+        self.state = ArchiveState()
+        self._lock = threading.RLock()
+        self._after_append: list[Any] = []  # projections to bring up to date after each append
+        self.refresh()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
+             create: bool = True) -> Archive:
+        root = Path(path) if path is not None else default_archive_path()
+        if not create and not (root / "log").is_dir():
+            raise errors.NotFound(f"no archive at {root} (run `archivist init` first)")
+        for sub in ("log", "blobs", "inbox"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        return cls(root, FileLog(root / "log"), BlobStore(root / "blobs"), actor=actor or default_actor())
+
+    def close(self) -> None:
+        self.log.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- projection upkeep ----------------------------------------------------------------------------------
+
+    def refresh(self) -> ArchiveState:
+        """Catch the state up with the log (what other processes appended included)."""
+        with self._lock:
+            head = self.log.head()
+            if head > self.state.position:
+                self.state.apply_all(self.log.read(after=self.state.position, until=head))
+            return self.state
+
+    def append(self, requests: Sequence[AppendRequest], *, actor: str | None = None) -> list[ev.Record]:
+        """Append atomically, then bring every projection up to date (read-your-writes)."""
+        try:
+            records = self.log.append_batch(requests, actor=actor or self.actor)
+        except ConflictError as exc:
+            raise errors.ConflictError(str(exc)) from exc
+        except LogError as exc:
+            raise errors.IntegrityError(str(exc)) from exc
+        self.refresh()
+        for projection in self._after_append:
+            projection(records)
+        return records
+
+    # --- looking things up ------------------------------------------------------------------------------------
+
+    def article(self, article_id: str) -> ArticleState:
+        a = self.refresh().find(article_id)
+        if a is None:
+            raise errors.NotFound(f"no article {article_id!r}")
+        return a
+
+    def show(self, article_id: str) -> ArticleView:
+        a = self.article(article_id)
+        content = self.log.get(a.content_position).event
+        assert isinstance(content, ev.ArticlePublished | ev.ArticleRevised)
+        return ArticleView(
+            id=a.id, title=a.title, url=a.url, published=a.published, publisher=a.publisher, status=a.status,
+            status_reason=a.status_reason, tags=list(a.tags), urls=list(a.urls), versions=a.versions,
+            version=a.version, created_at=a.created_at, changed_at=a.changed_at, sources=list(a.sources),
+            body=content.body,
+        )
+
+    def history(self, article_id: str) -> list[HistoryEntry]:
+        a = self.article(article_id)
+        out = []
+        for pos in list(a.positions):
+            r = self.log.get(pos)
+            fields = msgspec.to_builtins(r.event)
+            source = fields.get("source")
+            src = self.state.sources.get(source) if source else None
+            out.append(HistoryEntry(
+                position=r.position, version=r.version, recorded_at=r.recorded_at, actor=r.actor,
+                type=type(r.event).__name__, summary=summarize(r.event), source=source,
+                source_file=src.file_name if src else None,
+                event={k: v for k, v in fields.items() if k not in ("type", "body")},
+            ))
+        return out
+
+    def resolve(self, url: str) -> Resolution:
+        """Follow article relocations and portal rules from `url` to the current address."""
+        try:
+            start = normalize_url(url)
+        except AddressError as exc:
+            raise errors.UsageError(str(exc)) from exc
+        st = self.refresh()
+        chain: list[Hop] = []
+        seen = {url_key(start)}
+        current = start
+        article_id: str | None = None
+        while True:
+            key = url_key(current)
+            aid = st.by_url.get(key)
+            hop: Hop | None = None
+            if aid is not None:
+                article_id = aid
+                a = st.articles[aid]
+                if a.url and url_key(a.url) != key:
+                    moved = next((c for c in a.urls if url_key(c.url) == url_key(a.url)), a.urls[-1])
+                    hop = Hop(from_url=current, to_url=a.url, kind="article", recorded_at=moved.recorded_at,
+                              article_id=aid)
+            if hop is None:
+                rule = self._portal_rule(key)
+                if rule is not None:
+                    target = rule.to_prefix
+                    if rule.keep_path:
+                        rest = key[len(url_key(rule.from_prefix)):]
+                        target = rule.to_prefix.rstrip("/") + rest
+                    if url_key(target) != key:
+                        hop = Hop(from_url=current, to_url=target, kind="portal", recorded_at=rule.recorded_at)
+            if hop is None:
+                break
+            chain.append(hop)
+            current = hop.to_url
+            nkey = url_key(current)
+            if nkey in seen:
+                raise errors.IntegrityError(
+                    "relocation loop: " + " -> ".join([start] + [h.to_url for h in chain]))
+            seen.add(nkey)
+        if not chain and article_id is None:
+            raise errors.NotFound(f"unknown address {url!r}: no article and no portal rule covers it")
+        status = st.articles[article_id].status if article_id else None
+        return Resolution(url=start, current=current, article_id=article_id, status=status, chain=chain)
+
+    def _portal_rule(self, key: str):  # type: ignore[no-untyped-def]
+        best = None
+        for rule in self.state.portals:  # later rules win over earlier ones for the same prefix
+            pk = url_key(rule.from_prefix)
+            if under_prefix(key, pk) and (best is None or len(pk) >= len(url_key(best.from_prefix))):
+                best = rule
+        return best
+
+    def articles(self) -> Iterator[ArticleState]:
+        yield from list(self.refresh().articles.values())
+
+    # --- recording what happened ------------------------------------------------------------------------------
+
+    def publish(self, *, title: str, body: str, url: str | None = None, published: dt.date | None = None,
+                publisher: str | None = None, source: str | None = None, tags: Sequence[str] = (),
+                actor: str | None = None) -> str:
+        """Record a new article; its id follows DESIGN.md's identity rule. Raises if it already exists."""
+        title, body = _require_text(title, "title"), body or ""
+        url = self._valid_url(url) if url else None
+        key = identity_key(url=url, title=title, published=published, publisher=publisher, body=body)
+        aid = article_id_for(key)
+        events: list[ev.Event] = [ev.ArticlePublished(title=title, body=body, url=url, published=published,
+                                                      publisher=publisher, source=source)]
+        events += [ev.ArticleTagged(tag=t, source=source) for t in _clean_tags(tags)]
+        try:
+            self.append([AppendRequest(aid, events, NO_STREAM)], actor=actor)
+        except errors.ConflictError as exc:
+            raise errors.ConflictError(f"article {aid} already exists") from exc
+        return aid
+
+    def revise(self, article_id: str, *, title: str | None = None, body: str | None = None,
+               url: str | None = None, published: dt.date | None = None, publisher: str | None = None,
+               source: str | None = None, expected_version: int | None = None, actor: str | None = None) -> int:
+        a = self.article(article_id)
+        cur = self.show(a.id)
+        event = ev.ArticleRevised(
+            title=_require_text(title, "title") if title is not None else cur.title,
+            body=body if body is not None else cur.body,
+            url=self._valid_url(url) if url else cur.url,
+            published=published if published is not None else cur.published,
+            publisher=publisher if publisher is not None else cur.publisher,
+            source=source,
+        )
+        return self._record(a, [event], expected_version, actor)
+
+    def archive(self, article_id: str, reason: str = "", *, source: str | None = None,
+                expected_version: int | None = None, actor: str | None = None) -> int:
+        a = self.article(article_id)
+        if a.status == ARCHIVED:
+            return 0
+        return self._record(a, [ev.ArticleArchived(reason=reason, source=source)], expected_version, actor)
+
+    def restore(self, article_id: str, reason: str = "", *, expected_version: int | None = None,
+                actor: str | None = None) -> int:
+        a = self.article(article_id)
+        if a.status == LIVE:
+            return 0
+        return self._record(a, [ev.ArticleRestored(reason=reason)], expected_version, actor)
+
+    def withdraw(self, article_id: str, reason: str, *, expected_version: int | None = None,
+                 actor: str | None = None) -> int:
+        a = self.article(article_id)
+        if not reason.strip():
+            raise errors.UsageError("a withdrawal needs a reason (it stays in the article's history)")
+        if a.status == WITHDRAWN:
+            return 0
+        return self._record(a, [ev.ArticleWithdrawn(reason=reason.strip())], expected_version, actor)
+
+    def relocate(self, article_id: str, to_url: str, *, source: str | None = None,
+                 expected_version: int | None = None, actor: str | None = None) -> int:
+        a = self.article(article_id)
+        new = self._valid_url(to_url)
+        if a.url and url_key(a.url) == url_key(new):
+            return 0
+        other = self.state.by_url.get(url_key(new))
+        if other is not None and other != a.id:
+            raise errors.UsageError(f"{new} is already the address of article {other}")
+        return self._record(a, [ev.ArticleRelocated(from_url=a.url, to_url=new, source=source)],
+                            expected_version, actor)
+
+    def relocate_portal(self, from_prefix: str, to_prefix: str, *, keep_path: bool = False,
+                        source: str | None = None, actor: str | None = None) -> int:
+        old, new = self._valid_url(from_prefix), self._valid_url(to_prefix)
+        if url_key(old) == url_key(new):
+            raise errors.UsageError("a portal cannot move to itself")
+        for rule in self.refresh().portals:
+            if url_key(rule.from_prefix) == url_key(old) and url_key(rule.to_prefix) == url_key(new) \
+                    and rule.keep_path == keep_path:
+                return 0
+        event = ev.PortalRelocated(from_prefix=old, to_prefix=new, source=source, keep_path=keep_path)
+        return self.append([AppendRequest(ev.portal_stream(url_key(old)), [event])], actor=actor)[-1].position
+
+    def tag(self, article_id: str, *tags: str, expected_version: int | None = None,
+            actor: str | None = None) -> int:
+        a = self.article(article_id)
+        new = [t for t in _clean_tags(tags) if t not in a.tags]
+        if not new:
+            return 0
+        return self._record(a, [ev.ArticleTagged(tag=t) for t in new], expected_version, actor)
+
+    def untag(self, article_id: str, *tags: str, expected_version: int | None = None,
+              actor: str | None = None) -> int:
+        a = self.article(article_id)
+        gone = [t for t in _clean_tags(tags) if t in a.tags]
+        if not gone:
+            return 0
+        return self._record(a, [ev.ArticleUntagged(tag=t) for t in gone], expected_version, actor)
+
+    def _record(self, a: ArticleState, events: list[ev.Event], expected_version: int | None,
+                actor: str | None) -> int:
+        """Append to one article, expecting the version it was read at (or the caller's): stale -> conflict."""
+        expected = a.version if expected_version is None else expected_version
+        records = self.append([AppendRequest(a.id, events, expected)], actor=actor)
+        return records[-1].position
+
+    @staticmethod
+    def _valid_url(url: str) -> str:
+        try:
+            return normalize_url(url)
+        except AddressError as exc:
+            raise errors.UsageError(str(exc)) from exc
+
+    # --- integrity, counts, transfer ------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        checked, log_problems = verify_log(self.log)
+        problems = [Problem(kind="log", detail=str(p), position=p.position) for p in log_problems]
+        st = self.refresh()
+        blobs = 0
+        for digest, src in sorted(st.sources.items(), key=lambda kv: kv[1].position):
+            blobs += 1
+            if not self.blobs.exists(digest):
+                problems.append(Problem(kind="blob", position=src.position,
+                                        detail=f"blob {digest} ({src.file_name}) is missing"))
+            elif not self.blobs.verify(digest):
+                problems.append(Problem(kind="blob", position=src.position,
+                                        detail=f"blob {digest} ({src.file_name}) does not match its digest"))
+        for check in self._verify_hooks():
+            problems.extend(check())
+        return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems)
+
+    def _verify_hooks(self) -> list[Any]:
+        return []
+
+    def stats(self) -> Stats:
+        st = self.refresh()
+        by_status = Counter({s: 0 for s in STATUSES})
+        publishers: Counter[str] = Counter()
+        years: Counter[str] = Counter()
+        for a in st.articles.values():
+            by_status[a.status] += 1
+            if a.publisher:
+                publishers[a.publisher] += 1
+            if a.published:
+                years[str(a.published.year)] += 1
+        log_bytes = sum(p.stat().st_size for p in (self.root / "log").glob("*.seg"))
+        return Stats(
+            articles=len(st.articles), by_status=dict(by_status), events=st.events, sources=len(st.sources),
+            rejected_sources=sum(1 for s in st.sources.values() if s.rejected), publishers=dict(publishers.most_common(20)),
+            years=dict(sorted(years.items())), portal_rules=len(st.portals), log_bytes=log_bytes, head=st.position,
+        )
+
+    def export(self, out: IO[bytes], *, blobs: bool = True) -> int:
+        """Write the log as NDJSON, each record with its hashes, each source's bytes after its record."""
+        n = 0
+        for pos, payload in self.log.read_raw():
+            r = ev_decode(payload)
+            line = ExportLine(position=r.position, stream=r.stream, version=r.version,
+                              recorded_at=r.recorded_at, actor=r.actor, prev_hash=r.prev_hash.hex(),
+                              hash=record_hash(payload).hex(), event=r.event)
+            out.write(_export_encoder.encode(line) + b"\n")
+            n += 1
+            if blobs and isinstance(r.event, ev.SourceReceived | ev.SourceRejected) \
+                    and self.blobs.exists(r.event.digest):
+                out.write(_export_encoder.encode(ExportLine(blob=r.event.digest,
+                                                            data=self.blobs.get(r.event.digest))) + b"\n")
+        return n
+
+    def import_(self, lines: IO[bytes], *, batch: int = 1000) -> int:
+        """Load an export into an empty archive; every record keeps its position, time, actor and hash."""
+        if self.log.head() != 0:
+            raise errors.UsageError("import needs an empty archive (it keeps every record's position)")
+        pending: list[tuple[AppendRequest, str]] = []
+        n = 0
+
+        def flush() -> None:
+            nonlocal n
+            if not pending:
+                return
+            records = self.log.append_batch([req for req, _ in pending])
+            for rec, (_, want) in zip(records, pending, strict=True):
+                if record_hash(encode_record(rec)).hex() != want:
+                    raise errors.IntegrityError(f"record {rec.position} does not re-hash to its exported hash")
+            n += len(records)
+            pending.clear()
+
+        for lineno, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                line = _export_decoder.decode(raw)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise errors.InputRejected(f"line {lineno}: not an export line: {exc}") from exc
+            if line.blob is not None:
+                if line.data is None or hashlib.sha256(line.data).hexdigest() != line.blob:
+                    raise errors.InputRejected(f"line {lineno}: blob {line.blob} does not match its bytes")
+                self.blobs.put(line.data)
+                continue
+            if None in (line.position, line.stream, line.version, line.recorded_at, line.actor, line.event,
+                        line.hash):
+                raise errors.InputRejected(f"line {lineno}: a record needs position, stream, version, "
+                                           "recorded_at, actor, hash and event")
+            if line.position != n + len(pending) + 1:
+                raise errors.InputRejected(f"line {lineno}: position {line.position} out of order")
+            assert line.event is not None and line.stream is not None
+            pending.append((AppendRequest(line.stream, [line.event], line.version - 1,  # type: ignore[operator]
+                                          actor=line.actor, recorded_at=line.recorded_at), line.hash or ""))
+            if len(pending) >= batch:
+                flush()
+        flush()
+        self.refresh()
+        for projection in self._after_append:
+            projection([])
+        return n
+
+
+_record_decoder = msgspec.msgpack.Decoder(ev.Record)
+
+
+def ev_decode(payload: bytes | memoryview) -> ev.Record:
+    return _record_decoder.decode(payload)
+
+
+def summarize(e: ev.Event) -> str:
+    """One human line per event, for history listings."""
+    match e:
+        case ev.ArticlePublished(title=t) | ev.ArticleRevised(title=t):
+            return t
+        case ev.ArticleArchived(reason=r) | ev.ArticleRestored(reason=r) | ev.ArticleWithdrawn(reason=r):
+            return r
+        case ev.ArticleRelocated(from_url=f, to_url=t):
+            return f"{f or '?'} → {t}"
+        case ev.ArticleTagged(tag=t) | ev.ArticleUntagged(tag=t):
+            return t
+        case ev.PortalRelocated(from_prefix=f, to_prefix=t):
+            return f"{f}* → {t}"
+        case ev.SourceReceived(file_name=f) | ev.SourceRejected(file_name=f):
+            return f
+    return ""
+
+
+def _require_text(value: str | None, what: str) -> str:
+    if value is None or not value.strip():
+        raise errors.UsageError(f"an article needs a {what}")
+    return " ".join(value.split()) if what == "title" else value
+
+
+def _clean_tags(tags: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for t in tags:
+        t = " ".join(t.split()).lower()
+        if not t:
+            raise errors.UsageError("a tag cannot be empty")
+        if len(t) > 100:
+            raise errors.UsageError("a tag is at most 100 characters")
+        if t not in out:
+            out.append(t)
+    return out
+
+
+__all__ = ["ANY", "Archive", "ArticleView", "HistoryEntry", "Resolution", "Stats", "VerifyReport", "LIVE",
+           "ARCHIVED", "WITHDRAWN"]

@@ -1,0 +1,156 @@
+"""The current state of every article: a projection of the log, rebuilt by replaying it.
+
+Bodies are not kept in memory — only the position of each article's current content event, read from the
+log on demand — so a 100,000-article archive costs tens of megabytes here, not gigabytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import msgspec
+
+from archivist.addresses import url_key
+from store.events import (
+    ArticleArchived,
+    ArticlePublished,
+    ArticleRelocated,
+    ArticleRestored,
+    ArticleRevised,
+    ArticleTagged,
+    ArticleUntagged,
+    ArticleWithdrawn,
+    PortalRelocated,
+    Record,
+    SourceReceived,
+    SourceRejected,
+)
+
+LIVE, ARCHIVED, WITHDRAWN = "live", "archived", "withdrawn"
+STATUSES = (LIVE, ARCHIVED, WITHDRAWN)
+
+
+class UrlChange(msgspec.Struct, frozen=True):
+    url: str
+    position: int
+    recorded_at: dt.datetime
+
+
+class ArticleState(msgspec.Struct, kw_only=True):
+    id: str
+    title: str
+    url: str | None
+    published: dt.date | None
+    publisher: str | None
+    status: str = LIVE
+    tags: list[str] = []
+    urls: list[UrlChange] = []  # every address it had, oldest first; the last is the current one
+    versions: int = 1  # content versions (published + revisions)
+    version: int = 0  # stream version: the number of events on the article
+    content_position: int = 0  # where the current title/body live in the log
+    positions: list[int] = []  # every event of the article
+    sources: list[str] = []
+    created_at: dt.datetime
+    changed_at: dt.datetime
+    status_reason: str = ""
+
+
+class PortalRule(msgspec.Struct, frozen=True):
+    from_prefix: str
+    to_prefix: str
+    position: int
+    recorded_at: dt.datetime
+    keep_path: bool = False
+
+
+class SourceState(msgspec.Struct, kw_only=True):
+    digest: str
+    file_name: str
+    size: int
+    position: int
+    rejected: str | None = None
+
+
+class ArchiveState:
+    """Articles, address index, portal rules and sources, as of `position`."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.articles: dict[str, ArticleState] = {}
+        self.by_url: dict[str, str] = {}  # url_key of every address an article ever had -> article id
+        self.by_identity: dict[str, str] = {}
+        self.portals: list[PortalRule] = []
+        self.sources: dict[str, SourceState] = {}
+        self.events = 0
+
+    def apply_all(self, records: Iterable[Record]) -> None:
+        for r in records:
+            self.apply(r)
+
+    def apply(self, r: Record) -> None:
+        if r.position <= self.position:
+            return  # applying twice changes nothing
+        self.position = r.position
+        self.events += 1
+        e = r.event
+        a = self.articles.get(r.stream)
+        match e:
+            case ArticlePublished():
+                a = ArticleState(
+                    id=r.stream, title=e.title, url=e.url, published=e.published, publisher=e.publisher,
+                    created_at=r.recorded_at, changed_at=r.recorded_at, content_position=r.position,
+                )
+                self.articles[r.stream] = a
+                if e.url:
+                    self._add_url(a, e.url, r)
+                if e.source:
+                    a.sources.append(e.source)
+            case ArticleRevised() if a is not None:
+                a.title, a.published, a.publisher = e.title, e.published, e.publisher
+                a.versions += 1
+                a.content_position = r.position
+                if e.url and (a.url is None or url_key(e.url) != url_key(a.url)):
+                    self._add_url(a, e.url, r)
+                if e.source and e.source not in a.sources:
+                    a.sources.append(e.source)
+            case ArticleArchived() if a is not None:
+                a.status, a.status_reason = ARCHIVED, e.reason
+            case ArticleRestored() if a is not None:
+                a.status, a.status_reason = LIVE, e.reason
+            case ArticleWithdrawn() if a is not None:
+                a.status, a.status_reason = WITHDRAWN, e.reason
+            case ArticleRelocated() if a is not None:
+                self._add_url(a, e.to_url, r)
+            case ArticleTagged() if a is not None:
+                if e.tag not in a.tags:
+                    a.tags.append(e.tag)
+            case ArticleUntagged() if a is not None:
+                if e.tag in a.tags:
+                    a.tags.remove(e.tag)
+            case PortalRelocated():
+                self.portals.append(PortalRule(e.from_prefix, e.to_prefix, r.position, r.recorded_at,
+                                               e.keep_path))
+            case SourceReceived():
+                self.sources[e.digest] = SourceState(digest=e.digest, file_name=e.file_name, size=e.size,
+                                                     position=r.position)
+            case SourceRejected():
+                self.sources[e.digest] = SourceState(digest=e.digest, file_name=e.file_name, size=e.size,
+                                                     position=r.position, rejected=e.reason)
+        if a is not None and r.stream in self.articles:
+            a.version = r.version
+            a.positions.append(r.position)
+            a.changed_at = r.recorded_at
+
+    def _add_url(self, a: ArticleState, url: str, r: Record) -> None:
+        a.url = url
+        a.urls.append(UrlChange(url, r.position, r.recorded_at))
+        self.by_url[url_key(url)] = a.id
+
+    def find(self, id_or_prefix: str) -> ArticleState | None:
+        """An article by id, or by a unique id prefix of at least 4 characters (as git does)."""
+        a = self.articles.get(id_or_prefix)
+        if a is not None or len(id_or_prefix) < 4:
+            return a
+        hits = [v for k, v in self.articles.items() if k.startswith(id_or_prefix)]
+        return hits[0] if len(hits) == 1 else None
