@@ -1,0 +1,65 @@
+"""DESIGN.md's layering, checked the way harlequin does: import each headless module in a fresh interpreter
+and look at sys.modules."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules(package: str) -> list[str]:
+    return sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in (ROOT / package).rglob("*.py")
+    )
+
+
+HEADLESS = [m for pkg in ("store", "index", "archivist") for m in _modules(pkg)]
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_headless_modules_do_not_load_textual(module: str) -> None:
+    code = (f"import sys, importlib; importlib.import_module({module!r}); "
+            "bad = [m for m in ('textual',) if m in sys.modules]; "
+            "bad += ['watchdog'] if 'watchdog' in sys.modules and not "
+            f"{module!r}.startswith('archivist.watch') else []; print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"{module} loads {out.stdout.strip()}"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("store", {"index", "archivist", "tui", "textual", "watchdog", "whoosh"}),
+    ("index", {"archivist", "tui", "textual", "watchdog"}),
+    ("archivist", {"tui", "textual"}),
+    ("tui", {"store", "index", "watchdog"}),
+])
+def test_layers_import_only_downwards(package: str, forbidden: set[str]) -> None:
+    for path in (ROOT / package).rglob("*.py"):
+        if path.name == "cli_tui.py":
+            continue  # the `archivist tui` command is the one door from the CLI into the UI (imported lazily)
+        bad = _imports(path) & forbidden
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_only_the_watcher_imports_watchdog() -> None:
+    for path in (ROOT / "archivist").rglob("*.py"):
+        if "watchdog" in _imports(path):
+            assert path.name.startswith("watch"), f"{path.relative_to(ROOT)} imports watchdog"
