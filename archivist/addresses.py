@@ -4,10 +4,9 @@ are one page. `normalize_url` makes the form we store; `url_key` the form we com
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+from archivist.ingest import urls
 
 
 class AddressError(ValueError):
@@ -15,24 +14,11 @@ class AddressError(ValueError):
 
 
 def normalize_url(text: str) -> str:
-    """A stored address: scheme and host lowercased, `https://` added when none was given, no fragment."""
-    s = text.strip()
-    if not s:
-        raise AddressError("empty address")
-    if any(c.isspace() for c in s):
-        raise AddressError(f"an address has no spaces: {text!r}")
-    if s.startswith("//"):
-        s = "https:" + s
-    elif not _SCHEME.match(s):
-        s = "https://" + s
-    parts = urlsplit(s)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise AddressError(f"not a web address (http/https): {text!r}")
-    host = (parts.hostname or "").lower()
-    if not host or "." not in host and host != "localhost":
-        raise AddressError(f"no host name in address: {text!r}")
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    """A stored address (see `archivist.ingest.urls`); raises AddressError for anything but a web address."""
+    try:
+        return urls.normalize_url(text)
+    except ValueError as exc:
+        raise AddressError(str(exc)) from None
 
 
 def url_key(text: str) -> str:

@@ -27,7 +27,7 @@ from archivist.textutil import printable
 _json = msgspec.json.Encoder()
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit_json(value: Any) -> None:
@@ -71,10 +71,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace, via: str = "cli") -> Any:
+def _open(args: argparse.Namespace, via: str = "cli", create: bool = False) -> Any:
     from archivist.archive import Archive, default_actor
 
-    return Archive.open(args.archive, actor=getattr(args, "actor", None) or default_actor(via), create=False)
+    return Archive.open(args.archive, actor=getattr(args, "actor", None) or default_actor(via), create=create)
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -1,0 +1,75 @@
+"""`parse`: one entry point that picks the parser by file name and turns every failure into `Rejected`."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .decode import decode_text
+from .html import parse_html
+from .model import ParseResult, Rejected
+from .records import parse_csv, parse_json, parse_jsonl, set_field_limit, sniff_delimiter
+from .redirects import REDIRECT_SUFFIXES, parse_redirects, redirect_columns
+from .text import parse_text
+
+SUPPORTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def parse(file_name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> ParseResult:
+    """Parse one dropped file. Raises `Rejected` (with a sentence for the archivist) and nothing else."""
+    name = file_name.lower()
+    suffix = next((s for s in SUPPORTED_SUFFIXES if name.endswith(s)), None)
+    if len(data) > max_bytes:
+        raise Rejected(f"file is {_size(len(data))}, over the {_size(max_bytes)} limit")
+    if suffix is None:
+        dot = name.rfind(".")
+        shown = f"'{file_name[dot:]}'" if dot > 0 else "without a suffix"
+        raise Rejected(
+            f"unsupported file type {shown}: supported are {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not data.strip(b" \t\r\n\f\v\xef\xbb\xbf"):
+        raise Rejected("file is empty" if not data else "file is empty (only whitespace)")
+    try:
+        return _dispatch(name, suffix, data, max_bytes)
+    except Rejected:
+        raise
+    except RecursionError:
+        raise Rejected("file is nested too deeply to parse") from None
+    except Exception as e:  # a parser bug must not take the watcher down; the reason says it was ours
+        raise Rejected(f"parser failed unexpectedly ({type(e).__name__}: {e})") from None
+
+
+def _dispatch(name: str, suffix: str, data: bytes, max_bytes: int) -> ParseResult:
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        # JSON is UTF-8 by its RFC; exports from Polish Windows tools may not be, so transcode.
+        data = decode_text(data).encode("utf-8")
+        if suffix == ".json":
+            return ParseResult(articles=tuple(parse_json(data)))
+        return ParseResult(articles=tuple(parse_jsonl(data)))
+    if suffix in (".html", ".htm"):
+        return ParseResult(articles=(parse_html(data),))
+    text = decode_text(data)
+    if not text.strip():
+        raise Rejected("file is empty (only whitespace)")
+    if suffix == ".txt":
+        return ParseResult(articles=(parse_text(text),))
+    # .csv / .tsv: a records table or a redirect map, told apart by the header (or the name).
+    set_field_limit(max_bytes)
+    text = text.lstrip("\ufeff")
+    delimiter = "\t" if suffix == ".tsv" else sniff_delimiter(text)
+    try:
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error as e:
+        raise Rejected(f"malformed CSV: {e}") from None
+    if name.endswith(REDIRECT_SUFFIXES) or redirect_columns(header):
+        return ParseResult(relocations=tuple(parse_redirects(text, delimiter)))
+    return ParseResult(articles=tuple(parse_csv(text, delimiter)))
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n} bytes"
