@@ -53,7 +53,7 @@ _ARCHIVE_BANNER = re.compile(
 )
 # A relocation notice speaks of the page or portal having a new/current address, not of any link.
 _RELOCATION_CONTEXT = re.compile(
-    r"(?:aktualn\w*|now\w*|przeniesion\w*)\s+(?:\w+\s+){0,2}?(?:stron|portal|serwis|witryn|wersj|adres)"
+    r"(?:aktualn\w*|now\w*|przeniesion\w*)\s+(?:\w+\s+){0,2}?(?:stron|portal|serwis|witryn|wersj|adres|informacj)"
     r"|(?:stron|portal|serwis|witryn)\w*\s+(?:\w+\s+){0,3}?(?:został\w*\s+)?przeniesion",
     re.IGNORECASE,
 )
@@ -63,6 +63,7 @@ _RELOCATION = re.compile(
     r"(?P<url>(?:https?://)?(?:[\w-]+\.)+[a-z]{2,}(?:/[^\s,;\"'”)<>]*)?)",
     re.IGNORECASE,
 )
+_ADDRESS = re.compile(r"^(?:adres strony|adres artykułu|adres|url|link do strony)\s*:\s*(?P<url>\S+)$", re.IGNORECASE)
 _DATE_LABEL = re.compile(
     r"^(?:Data (?:publikacji|dodania|utworzenia)|Dodane dnia|Dodano|Opublikowano(?: dnia)?|Data"
     r"|Opublikowany|Opublikowane)\s*:?\s*" + DATE + r"(?:\s*r\.?)?(?:[\s,]+(?:godz\.?\s*)?\d{1,2}:\d{2}(?::\d{2})?)?\s*$",
@@ -113,6 +114,10 @@ def parse_text(text: str, *, title: str | None = None, url: str | None = None,
                 archived_reason = _sentence_around(stripped, banner.start(), banner.end())
             if reloc and relocated_to is None:
                 relocated_to = try_normalize_url(reloc.group("url").rstrip(".,;:)"))
+            continue
+        m = _ADDRESS.match(stripped)
+        if m:
+            url = url or m.group("url")
             continue
         m = _TAGS.match(stripped)
         if m:
@@ -244,6 +249,8 @@ def _looks_like_title(line: str, rest: list[str]) -> bool:
         return False
     if not any(r.strip() for r in rest):
         return False
+    if len(line) <= 160 and not line.endswith(".") and line.count(". ") <= 1 and not _DATE_LABEL.match(line):
+        return True  # a headline may hold two short sentences ("Przygotuj się na powódź. Poradnik …")
     inner = line[:-1]
     return not any(_sentence_end(inner, m.start()) for m in re.finditer(r"[.!?](?=\s+\S)", inner))
 
