@@ -11,6 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+# The lemma table is built once per machine (~30 s): every test shares the real cache, read before any
+# fixture moves HOME.
+REAL_CACHE = os.environ.get("ARCHIVIST_CACHE_DIR") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archivist")
+os.environ["ARCHIVIST_CACHE_DIR"] = REAL_CACHE
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +25,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.delenv("ARCHIVIST_ARCHIVE", raising=False)
-    # The lemma table is built once per machine; sharing its cache across tests keeps the suite fast.
-    monkeypatch.setenv("XDG_CACHE_HOME", os.environ.get("ARCHIVIST_TEST_CACHE", str(Path.home() / ".cache")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("ARCHIVIST_CACHE_DIR", REAL_CACHE)
 
 
 @pytest.fixture

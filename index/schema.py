@@ -1,0 +1,47 @@
+"""The Whoosh schema of the search index.
+
+One document per article *version*: the article as it stood between two commits that changed it, with the
+interval in which it was current (`valid_from`/`valid_to`, recorded time). Current documents have
+`current=1`; as-of queries pick the versions whose interval holds the day asked about, straight from the
+index. Bodies are not stored (the log has them; highlights read them from there): the index stays small.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from whoosh import fields
+
+from index.analysis import polish_analyzer
+
+FOREVER = dt.datetime(9999, 12, 31)
+CHECKPOINT_DOC = "__checkpoint__"
+TEXT_FIELDS = ("title", "body")
+TITLE_BOOST = 2.0
+
+
+def build_schema() -> fields.Schema:
+    text = polish_analyzer()
+    return fields.Schema(
+        docid=fields.ID(stored=True, unique=True),  # "<article id>@<first position>", or CHECKPOINT_DOC
+        id=fields.ID(stored=True),
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=TITLE_BOOST),
+        body=fields.TEXT(analyzer=text, stored=False),
+        url=fields.TEXT(analyzer=text, stored=False, phrase=True),  # every address the article had
+        url_current=fields.STORED(),
+        urls_all=fields.STORED(),
+        publisher=fields.TEXT(analyzer=text, stored=True, phrase=True),
+        publisher_facet=fields.ID(sortable=True),
+        status=fields.ID(stored=True, sortable=True),
+        tag=fields.KEYWORD(stored=True, commas=True, lowercase=True, sortable=True),
+        published=fields.DATETIME(stored=True, sortable=True),
+        year=fields.ID(sortable=True),
+        event_date=fields.DATETIME(sortable=True),  # the published date, or the recorded time when unknown
+        current=fields.ID(),
+        valid_from=fields.DATETIME(stored=True, sortable=True),
+        valid_to=fields.DATETIME(stored=True),
+        first_position=fields.NUMERIC(stored=True, bits=64, signed=False),
+        content_position=fields.NUMERIC(stored=True, bits=64, signed=False),
+        version=fields.NUMERIC(stored=True),
+        checkpoint=fields.NUMERIC(stored=True, bits=64, signed=False),
+    )
