@@ -22,6 +22,9 @@ import msgspec
 from archivist import errors
 from archivist.addresses import AddressError, normalize_url, under_prefix, url_key
 from archivist.state import ARCHIVED, LIVE, STATUSES, WITHDRAWN, ArchiveState, ArticleState, UrlChange
+from index.projection import SearchIndex
+from index.query import QueryError as _IndexQueryError
+from index.searching import SearchResults, search
 from store import events as ev
 from store.blobs import BlobStore
 from store.log import (
@@ -172,7 +175,8 @@ class Archive:
         self.actor = actor
         self.state = ArchiveState()
         self._lock = threading.RLock()
-        self._after_append: list[Any] = []  # projections to bring up to date after each append
+        self._index: SearchIndex | None = None
+        self.defer_index = False  # bulk loads catch the index up once at the end, not after every batch
         self.refresh()
 
     @classmethod
@@ -186,6 +190,8 @@ class Archive:
         return cls(root, FileLog(root / "log"), BlobStore(root / "blobs"), actor=actor or default_actor())
 
     def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
         self.log.close()
 
     def __enter__(self) -> Archive:
@@ -213,9 +219,37 @@ class Archive:
         except LogError as exc:
             raise errors.IntegrityError(str(exc)) from exc
         self.refresh()
-        for projection in self._after_append:
-            projection(records)
+        if not self.defer_index:
+            self.index.catch_up(records[-1].position)
         return records
+
+    # --- search -------------------------------------------------------------------------------------------
+
+    @property
+    def index(self) -> SearchIndex:
+        """The search index projection, opened on first use (and rebuilt from the log if it is missing)."""
+        with self._lock:
+            if self._index is None:
+                self._index = SearchIndex(self.root / "index", self.log)
+            return self._index
+
+    def search(self, text: str = "", **options: Any) -> SearchResults:
+        """Search articles (see `index.searching.search` for the options); sees every acknowledged event."""
+        ix = self.index
+        ix.catch_up()
+        try:
+            return search(ix, text, body_of=self._body_of, **options)
+        except _IndexQueryError as exc:
+            raise errors.QueryError(str(exc)) from exc
+
+    def _body_of(self, position: int) -> str:
+        return getattr(self.log.get(position).event, "body", "")
+
+    def rebuild_index(self) -> int:
+        return self.index.rebuild()
+
+    def catch_up_index(self) -> int:
+        return self.index.catch_up()
 
     # --- looking things up ------------------------------------------------------------------------------------
 
@@ -439,7 +473,37 @@ class Archive:
         return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems)
 
     def _verify_hooks(self) -> list[Any]:
-        return []
+        return [self._verify_index]
+
+    def _verify_index(self) -> list[Problem]:
+        """The index must hold exactly one current document per article, agreeing with the log."""
+        ix = self.index
+        ix.catch_up()
+        st = self.state
+        problems: list[Problem] = []
+        seen: dict[str, tuple[str, int]] = {}
+        s = ix.searcher()
+        from whoosh.query import Term
+
+        for hit in s.search(Term("current", "1"), limit=None, scored=False):
+            f = hit.fields()
+            if f["id"] in seen:
+                problems.append(Problem(kind="index", detail=f"article {f['id']} has two current documents"))
+            seen[f["id"]] = (f.get("status", ""), f.get("version", 0))
+        for aid, a in st.articles.items():
+            got = seen.pop(aid, None)
+            if got is None:
+                problems.append(Problem(kind="index", detail=f"article {aid} is missing from the index"))
+            elif got != (a.status, a.version):
+                problems.append(Problem(kind="index", detail=f"article {aid}: index has {got}, log says "
+                                                             f"{(a.status, a.version)}"))
+            if len(problems) > 20:
+                break
+        for aid in list(seen)[:5]:
+            problems.append(Problem(kind="index", detail=f"index has article {aid} that the log does not"))
+        if problems:
+            problems.append(Problem(kind="index", detail="run `archivist rebuild` to rebuild the index from the log"))
+        return problems
 
     def stats(self) -> Stats:
         st = self.refresh()
@@ -518,8 +582,7 @@ class Archive:
                 flush()
         flush()
         self.refresh()
-        for projection in self._after_append:
-            projection([])
+        self.index.catch_up()
         return n
 
 

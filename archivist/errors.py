@@ -17,6 +17,10 @@ class UsageError(ArchivistError):
     exit_code = 2
 
 
+class QueryError(UsageError):
+    """A malformed query: one line saying what is wrong and where."""
+
+
 class InputRejected(ArchivistError):
     exit_code = 3
 

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,8 @@ from store import events as ev
 from store.log import Log
 
 CHUNK = 2000  # records per commit while catching up
+SPELL_CHARS = 2000  # how much of a body feeds the "did you mean" vocabulary
+_WORDS = re.compile(r"[^\W\d_]{3,}")
 
 
 def naive_utc(t: dt.datetime) -> dt.datetime:
@@ -235,6 +238,7 @@ class SearchIndex:
             valid_from=d.valid_from, valid_to=d.valid_to, first_position=d.first_position,
             content_position=d.content_position, version=d.version,
             event_date=published or d.valid_from,
+            spell=" ".join(set(_WORDS.findall(f"{d.title} {body[:SPELL_CHARS]}".lower()))),
         )
         if published is not None:
             f["published"] = published

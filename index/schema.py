@@ -44,4 +44,5 @@ def build_schema() -> fields.Schema:
         content_position=fields.NUMERIC(stored=True, bits=64, signed=False),
         version=fields.NUMERIC(stored=True),
         checkpoint=fields.NUMERIC(stored=True, bits=64, signed=False),
+        spell=fields.KEYWORD(lowercase=True, scorable=False),  # surface words, for "did you mean"
     )

@@ -91,7 +91,7 @@ def test_bad_input_is_a_clear_error(arc: Archive) -> None:
     aid = _publish(arc)
     with pytest.raises(errors.UsageError, match="title"):
         arc.publish(title="  ", body="x")
-    with pytest.raises(errors.UsageError, match="address"):
+    with pytest.raises(errors.UsageError, match="web address"):
         arc.relocate(aid, "not an address")
     with pytest.raises(errors.UsageError, match="reason"):
         arc.withdraw(aid, " ")

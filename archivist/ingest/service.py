@@ -26,6 +26,9 @@ from store import events as ev
 from store.log import NO_STREAM, AppendRequest
 
 INGESTED, REVISED, DUPLICATE, REJECTED = "ingested", "revised", "duplicate", "rejected"
+# A file over the size limit is still recorded as rejected with its bytes kept (`verify` expects every
+# source's bytes) — unless it is larger than this, when it is refused without a record.
+KEEP_OVERSIZED = 256 * 1024 * 1024
 TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".swp", ".download")
 
 
@@ -109,7 +112,11 @@ class Ingestor:
         name = name or path.name
         try:
             size = path.stat().st_size
-            data = _read_prefix_digest(path) if size > self.max_bytes else path.read_bytes()
+            if size > max(self.max_bytes, KEEP_OVERSIZED):
+                raise errors.InputRejected(
+                    f"{path}: file is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB limit and too "
+                    "large to keep; not recorded")
+            data = path.read_bytes()  # over the limit but keepable: rejected by `parse`, bytes kept
         except OSError as exc:
             raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
         return self.add_bytes(name, data, tags, size=size)
@@ -118,6 +125,8 @@ class Ingestor:
                   *, size: int | None = None) -> FileOutcome | None:
         if isinstance(data, tuple):  # too large to keep: digest of the whole, bytes left where they are
             digest, size = data
+            if digest in self.archive.refresh().sources or digest in self._pending_digests:
+                return FileOutcome(file=name, digest=digest, result=DUPLICATE)
             return self._reject(name, digest, size,
                                 f"file is {size / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB",
                                 keep=None)
@@ -131,8 +140,10 @@ class Ingestor:
         except Rejected as exc:
             return self._reject(name, digest, len(data), exc.reason, keep=data)
         ids = {self._identity(a)[0] for a in result.articles}
-        if ids & self._pending_ids:
-            self.flush()  # the same article twice in one batch: commit the first before planning the second
+        if ids & self._pending_ids or (result.relocations and self._pending):
+            # The same article twice in one batch, or redirects that may name an article of this batch:
+            # commit what is queued first, so the plan below sees it.
+            self.flush()
         self.archive.blobs.put(data)
 
         def plan() -> tuple[FileOutcome, list[AppendRequest]]:
@@ -278,6 +289,16 @@ class Ingestor:
                 if progress:
                     progress(o)
 
+        deferred, self.archive.defer_index = self.archive.defer_index, True
+        try:
+            self._run(files, report)
+        finally:
+            self.archive.defer_index = deferred
+        self.archive.catch_up_index()  # once, at the end: a bulk load is one stretch of the log
+        return summary
+
+    def _run(self, files: Iterable[tuple[Path, Sequence[str]]],
+             report: Callable[[Iterable[FileOutcome]], None]) -> None:
         for path, tags in files:
             try:
                 immediate = self.add_file(path, tags, name=path.name)
@@ -292,7 +313,6 @@ class Ingestor:
         self.flush()
         report(self.done)
         self.done = []
-        return summary
 
     def run_one(self, path: Path, tags: Sequence[str] = (), *, name: str | None = None) -> FileOutcome:
         """One file, committed before returning (the watcher's unit of work)."""

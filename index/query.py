@@ -1,0 +1,397 @@
+"""The archive's query language, parsed into Whoosh queries with Polish analysis.
+
+    handel ludźmi                words (diacritics optional; inflection-aware)
+    "handel ludźmi"  "…"~3       phrases (with slop)
+    title: body: url: publisher: tag: status: id: year:   fields
+    published:2015..2017  published:[2015-01-01 TO 2016-06-30]  published:2017-06   dates
+    AND  OR  NOT  -word  +word  ( … )                      boolean
+    handl*   ludzmi~  ludzmi~2                             prefix and fuzzy
+
+Whoosh's own parser would analyse each word with the field's analyzer and AND the two tokens the Polish
+analyzer puts at one position (exact and folded); here each word becomes an OR of its alternatives, the
+folded ones weighted as `index.analysis` measured. Words side by side form the default group: an OR whose
+documents that match every word get an extra boost, so the more words match the better and an article
+matching all of them ranks first, while questions written in full still find answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from whoosh import query as Q
+
+from index.analysis import FOLD_PREFIX, QueryWord, fold, query_words, word_terms
+
+TEXT_FIELDS = ("title", "body")
+ANALYSED_FIELDS = {"title", "body", "url", "publisher"}
+KEYWORD_FIELDS = {"tag", "status", "id", "year"}
+DATE_FIELDS = {"published"}
+FIELDS = ANALYSED_FIELDS | KEYWORD_FIELDS | DATE_FIELDS
+FIELD_ALIASES = {"tytul": "title", "tytuł": "title", "tresc": "body", "treść": "body", "adres": "url",
+                 "wydawca": "publisher", "tagi": "tag", "status": "status", "data": "published",
+                 "date": "published", "rok": "year", "tags": "tag"}
+STATUSES = ("live", "archived", "withdrawn")
+ALL_WORDS_BOOST = 1.0  # the default group's bonus for documents that match every word
+
+
+class QueryError(ValueError):
+    """A malformed query; the message is one line meant for the person who typed it."""
+
+
+@dataclass
+class Token:
+    kind: str  # WORD PHRASE FIELD LPAREN RPAREN AND OR NOT MINUS PLUS RANGE
+    text: str
+    pos: int
+    slop: int = 1
+
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<phrase>"(?P<ptext>[^"]*)"(?:~(?P<slop>\d+))?)
+  | (?P<open_phrase>"[^"]*$)
+  | (?P<range>\[(?P<rtext>[^\]]*)\])
+  | (?P<open_range>\[[^\]]*$)
+  | (?P<minus>-(?=[^\s-]))
+  | (?P<plus>\+(?=\S))
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<field>[^\W\d_][\w]*):(?=\S)
+  | (?P<word>[^\s()"]+)
+""", re.VERBOSE)
+
+
+def tokenize(text: str) -> list[Token]:
+    out: list[Token] = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws":
+            continue
+        if kind in ("open_phrase", "open_range"):
+            raise QueryError(f"unclosed {'quote' if kind == 'open_phrase' else 'bracket'} at character "
+                             f"{m.start() + 1}")
+        if kind in ("ptext", "slop", "rtext"):
+            continue
+        if kind == "phrase":
+            out.append(Token("PHRASE", m.group("ptext"), m.start(), int(m.group("slop") or 1)))
+        elif kind == "range":
+            out.append(Token("RANGE", m.group("rtext"), m.start()))
+        elif kind == "minus":
+            out.append(Token("MINUS", "-", m.start()))
+        elif kind == "plus":
+            out.append(Token("PLUS", "+", m.start()))
+        elif kind == "lparen":
+            out.append(Token("LPAREN", "(", m.start()))
+        elif kind == "rparen":
+            out.append(Token("RPAREN", ")", m.start()))
+        elif kind == "field":
+            out.append(Token("FIELD", m.group()[:-1], m.start()))
+        else:
+            w = m.group()
+            if w in ("AND", "&&"):
+                out.append(Token("AND", w, m.start()))
+            elif w in ("OR", "||"):
+                out.append(Token("OR", w, m.start()))
+            elif w == "NOT":
+                out.append(Token("NOT", w, m.start()))
+            else:
+                out.append(Token("WORD", w, m.start()))
+    return out
+
+
+@dataclass
+class Clause:
+    query: Q.Query
+    mode: str = "should"  # should / must / filter / not
+    words: int = 0  # plain words it stands for (stopwords dropped count 0)
+    stop: bool = False  # only stopwords: dropped when the group has anything else
+
+
+class Parser:
+    """Recursive descent: or_expr := and_expr (OR and_expr)*; and_expr := unary+ with optional AND."""
+
+    def __init__(self, text: str, fields: tuple[str, ...] = TEXT_FIELDS) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.default_fields = fields
+        self.mentions_withdrawn = False
+
+    def parse(self) -> Q.Query:
+        if not self.tokens:
+            raise QueryError("empty query")
+        q = self._or()
+        if self.i < len(self.tokens):
+            t = self.tokens[self.i]
+            raise QueryError(f"unexpected {t.text!r} at character {t.pos + 1}")
+        return q
+
+    def _peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _take(self) -> Token:
+        t = self.tokens[self.i]
+        self.i += 1
+        return t
+
+    def _or(self) -> Q.Query:
+        parts = [self._and()]
+        while (t := self._peek()) is not None and t.kind == "OR":
+            self._take()
+            if self._peek() is None or self._peek().kind in ("RPAREN", "OR", "AND"):  # type: ignore[union-attr]
+                raise QueryError(f"OR at character {t.pos + 1} needs something after it")
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else Q.Or(parts)
+
+    def _and(self) -> Q.Query:
+        clauses: list[Clause] = []
+        explicit_and = False
+        while (t := self._peek()) is not None and t.kind not in ("OR", "RPAREN"):
+            if t.kind == "AND":
+                self._take()
+                if not clauses or self._peek() is None or self._peek().kind in ("RPAREN", "OR", "AND"):  # type: ignore[union-attr]
+                    raise QueryError(f"AND at character {t.pos + 1} needs something on both sides")
+                explicit_and = True
+                continue
+            clause = self._unary()
+            if clause is not None:
+                clauses.append(clause)
+        if any(not c.stop for c in clauses):
+            clauses = [c for c in clauses if not c.stop]
+        if not clauses:
+            t = self._peek()
+            where = f" before {t.text!r} at character {t.pos + 1}" if t else ""
+            raise QueryError(f"nothing to search for{where}")
+        return combine(clauses, explicit_and)
+
+    def _unary(self) -> Clause | None:
+        t = self._take()
+        if t.kind in ("NOT", "MINUS"):
+            if self._peek() is None or self._peek().kind in ("RPAREN", "OR", "AND"):  # type: ignore[union-attr]
+                raise QueryError(f"{t.text} at character {t.pos + 1} needs a word after it")
+            inner = self._unary()
+            return Clause(inner.query, "not") if inner else None
+        if t.kind == "PLUS":
+            inner = self._unary()
+            return Clause(inner.query, "must", inner.words) if inner else None  # +word: even a stopword
+        if t.kind == "LPAREN":
+            if self._peek() is not None and self._peek().kind == "RPAREN":  # type: ignore[union-attr]
+                raise QueryError(f"empty parentheses at character {t.pos + 1}")
+            q = self._or()
+            close = self._peek()
+            if close is None or close.kind != "RPAREN":
+                raise QueryError(f"unclosed parenthesis at character {t.pos + 1}")
+            self._take()
+            return Clause(q, "should", 1)
+        if t.kind == "RPAREN":
+            raise QueryError(f"unexpected ')' at character {t.pos + 1}")
+        if t.kind == "FIELD":
+            return self._field(t)
+        if t.kind == "PHRASE":
+            return Clause(phrase_query(t.text, self.default_fields, t.slop), "should", 1)
+        if t.kind == "RANGE":
+            raise QueryError(f"a range needs a field, e.g. published:[2015-01-01 TO 2016-06-30] "
+                             f"(character {t.pos + 1})")
+        return self._word(t.text, self.default_fields, t.pos)
+
+    def _word(self, text: str, fields: tuple[str, ...], pos: int) -> Clause | None:
+        if text.endswith("*") and len(text.rstrip("*")) >= 1:
+            stem = text.rstrip("*")
+            if len(stem) < 2:
+                raise QueryError(f"a prefix needs at least 2 letters: {text!r} (character {pos + 1})")
+            return Clause(prefix_query(stem, fields), "should", 1)
+        m = re.fullmatch(r"(.+?)~(\d?)", text)
+        if m and m.group(1):
+            dist = int(m.group(2) or 1)
+            if dist > 2:
+                raise QueryError(f"fuzzy distance is at most 2: {text!r}")
+            return Clause(fuzzy_query(m.group(1), fields, dist), "should", 1)
+        words = query_words(text)
+        if not words:
+            return None  # punctuation only
+        content = [w for w in words if not w.stop]
+        if not content:
+            # a stopword alone still means something when the user insists (+, phrases, or only stopwords)
+            return Clause(Q.Or([word_query(w, fields) for w in words]), "should", 0, stop=True)
+        qs = [word_query(w, fields) for w in content]
+        return Clause(qs[0] if len(qs) == 1 else Q.And(qs), "should", len(qs))
+
+    def _field(self, t: Token) -> Clause | None:
+        name = FIELD_ALIASES.get(t.text.lower(), t.text.lower())
+        if name not in FIELDS:
+            raise QueryError(f"unknown field {t.text + ':'!r} at character {t.pos + 1}; fields are "
+                             + ", ".join(sorted(f + ":" for f in FIELDS)))
+        v = self._peek()
+        if v is None or v.kind not in ("WORD", "PHRASE", "RANGE", "LPAREN"):
+            raise QueryError(f"{t.text}: needs a value (character {t.pos + 1})")
+        if name in DATE_FIELDS:
+            self._take()
+            return Clause(date_query(name, v.text, v.kind), "filter", 0)
+        if v.kind == "LPAREN":
+            self._take()
+            saved = self.default_fields
+            self.default_fields = (name,) if name in ANALYSED_FIELDS else saved
+            try:
+                if name in KEYWORD_FIELDS:
+                    values = []
+                    while (x := self._peek()) is not None and x.kind in ("WORD", "PHRASE", "OR"):
+                        self._take()
+                        if x.kind != "OR":
+                            values.append(self._keyword(name, x.text))
+                    q = Q.Or(values) if values else None
+                else:
+                    q = self._or()
+                close = self._peek()
+                if close is None or close.kind != "RPAREN":
+                    raise QueryError(f"unclosed parenthesis after {t.text}:")
+                self._take()
+            finally:
+                self.default_fields = saved
+            if q is None:
+                raise QueryError(f"{t.text}: needs a value")
+            return Clause(q, "should", 1)
+        self._take()
+        if v.kind == "RANGE":
+            raise QueryError(f"{t.text}: takes no range (only published: does)")
+        if name in KEYWORD_FIELDS:
+            return Clause(self._keyword(name, v.text), "filter", 0)  # narrows; does not rank
+        if v.kind == "PHRASE":
+            return Clause(phrase_query(v.text, (name,), v.slop), "should", 1)
+        return self._word(v.text, (name,), v.pos)
+
+    def _keyword(self, name: str, value: str) -> Q.Query:
+        value = value.strip()
+        if name == "status":
+            value = value.lower()
+            if value not in STATUSES:
+                raise QueryError(f"status is one of {', '.join(STATUSES)}, not {value!r}")
+            if value == "withdrawn":
+                self.mentions_withdrawn = True
+            return Q.Term("status", value)
+        if name == "tag":
+            value = " ".join(value.lower().split())
+            if value.endswith("*"):
+                return Q.Prefix("tag", value.rstrip("*"))
+            return Q.Term("tag", value)
+        if name == "year":
+            if not re.fullmatch(r"\d{4}", value):
+                raise QueryError(f"year: takes four digits, not {value!r}")
+            return Q.Term("year", value)
+        return Q.Term(name, value)
+
+
+def combine(clauses: list[Clause], all_required: bool) -> Q.Query:
+    """Words rank (the default group); +words and AND are required; field filters narrow; NOT excludes."""
+    filters = [c.query for c in clauses if c.mode == "filter"]
+    must = [c.query for c in clauses if c.mode == "must" or (all_required and c.mode == "should")]
+    should = [c.query for c in clauses if c.mode == "should" and not all_required]
+    nots = [c.query for c in clauses if c.mode == "not"]
+    if should:
+        if len(should) == 1:
+            optional: Q.Query = should[0]
+        else:
+            # every word may match; documents with all of them get a bonus on top of their BM25 sum
+            optional = Q.Or([Q.Or(should), Q.And(should, boost=ALL_WORDS_BOOST)])
+    if must and should:
+        positive: Q.Query = Q.AndMaybe(Q.And(must) if len(must) > 1 else must[0], optional)
+    elif must:
+        positive = Q.And(must) if len(must) > 1 else must[0]
+    elif should:
+        positive = optional
+    else:
+        positive = Q.Every()
+    if filters:
+        positive = Q.And(filters) if isinstance(positive, Q.Every) else Q.And([*filters, positive])
+        if isinstance(positive, Q.And) and len(positive.subqueries) == 1:
+            positive = positive.subqueries[0]
+    if nots:
+        return Q.AndNot(positive, Q.Or(nots) if len(nots) > 1 else nots[0])
+    return positive
+
+
+def word_query(w: QueryWord, fields: tuple[str, ...]) -> Q.Query:
+    per_field: list[Q.Query] = []
+    for f in fields:
+        alts: list[Q.Query] = [Q.Term(f, t) for t in w.alternatives]
+        alts += [Q.Term(f, t, boost=w.folded_weight) for t in w.folded]
+        if w.parts:
+            alts.append(Q.Sequence([word_query(p, (f,)) for p in w.parts]))
+        per_field.extend(alts)
+    if not per_field:
+        return Q.NullQuery
+    return per_field[0] if len(per_field) == 1 else Q.Or(per_field)
+
+
+def phrase_query(text: str, fields: tuple[str, ...], slop: int = 1) -> Q.Query:
+    words = query_words(text)
+    if not words:
+        raise QueryError('empty phrase ""')
+    if len(words) == 1:
+        return word_query(words[0], fields)
+    per_field = [Q.Sequence([word_query(w, (f,)) for w in words], slop=slop) for f in fields]
+    return per_field[0] if len(per_field) == 1 else Q.Or(per_field)
+
+
+def prefix_query(stem: str, fields: tuple[str, ...]) -> Q.Query:
+    low = stem.lower()
+    qs: list[Q.Query] = []
+    for f in fields:
+        qs.append(Q.Prefix(f, low))
+        qs.append(Q.Prefix(f, FOLD_PREFIX + fold(low)))
+    return Q.Or(qs)
+
+
+def fuzzy_query(word: str, fields: tuple[str, ...], dist: int) -> Q.Query:
+    low = word.lower()
+    terms = word_terms(low)
+    target = terms[0] if terms else low
+    qs: list[Q.Query] = []
+    for f in fields:
+        qs.append(Q.FuzzyTerm(f, target, maxdist=dist, prefixlength=1))
+        qs.append(Q.FuzzyTerm(f, FOLD_PREFIX + fold(target), maxdist=dist, prefixlength=2))
+    return Q.Or(qs)
+
+
+def parse_date_bound(text: str, end: bool) -> dt.datetime:
+    s = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}", s):
+            d = dt.date(int(s), 12, 31) if end else dt.date(int(s), 1, 1)
+        elif re.fullmatch(r"\d{4}-\d{1,2}", s):
+            y, m = map(int, s.split("-"))
+            d = dt.date(y, m, 1)
+            if end:
+                d = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+        else:
+            d = dt.date.fromisoformat(s)
+    except ValueError:
+        raise QueryError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+    return dt.datetime(d.year, d.month, d.day, 23, 59, 59) if end else dt.datetime(d.year, d.month, d.day)
+
+
+def date_query(field: str, text: str, kind: str) -> Q.Query:
+    if kind == "RANGE":
+        m = re.fullmatch(r"\s*(\S*)\s+TO\s+(\S*)\s*", text, re.IGNORECASE)
+        if not m:
+            raise QueryError(f"a date range reads [2015-01-01 TO 2016-06-30], not [{text}]")
+        lo, hi = m.group(1), m.group(2)
+    elif ".." in text:
+        lo, _, hi = text.partition("..")
+    else:
+        lo = hi = text
+    start = parse_date_bound(lo, False) if lo not in ("", "*") else None
+    end = parse_date_bound(hi, True) if hi not in ("", "*") else None
+    if start is None and end is None:
+        raise QueryError(f"{field}: needs at least one date")
+    if start and end and start > end:
+        raise QueryError(f"{field}: the range starts after it ends ({lo} > {hi})")
+    return Q.DateRange(field, start, end)
+
+
+def parse_query(text: str) -> tuple[Q.Query, bool]:
+    """(Whoosh query, whether the query itself asks for withdrawn articles)."""
+    p = Parser(text)
+    q = p.parse()
+    return q, p.mentions_withdrawn
