@@ -58,6 +58,11 @@ def default_actor(via: str = "api") -> str:
     return f"{via}:{user}"
 
 
+def end_of_day(d: dt.date) -> dt.datetime:
+    """As-of dates mean the end of that day, UTC, on the recorded clock."""
+    return dt.datetime(d.year, d.month, d.day, 23, 59, 59, 999999, tzinfo=dt.UTC)
+
+
 def identity_key(*, url: str | None, title: str, published: dt.date | None, publisher: str | None,
                  body: str) -> str:
     """DESIGN.md's identity: the canonical URL, else publisher + title + date, else the content digest."""
@@ -176,6 +181,7 @@ class Archive:
         self.state = ArchiveState()
         self._lock = threading.RLock()
         self._index: SearchIndex | None = None
+        self._as_of_cache: dict[tuple[dt.date, int], ArchiveState] = {}
         self.defer_index = False  # bulk loads catch the index up once at the end, not after every batch
         self.refresh()
 
@@ -253,14 +259,34 @@ class Archive:
 
     # --- looking things up ------------------------------------------------------------------------------------
 
-    def article(self, article_id: str) -> ArticleState:
-        a = self.refresh().find(article_id)
+    def state_at(self, as_of: dt.date | None = None) -> ArchiveState:
+        """The article state now, or as the archive stood at the end of `as_of` (a UTC day, recorded time)."""
+        if as_of is None:
+            return self.refresh()
+        head = self.log.head()
+        key = (as_of, head)
+        with self._lock:
+            cached = self._as_of_cache.get(key)
+            if cached is None:
+                moment = end_of_day(as_of)
+                cached = ArchiveState()
+                cached.apply_all(r for r in self.log.read(until=head) if r.recorded_at <= moment)
+                if len(self._as_of_cache) >= 4:
+                    self._as_of_cache.pop(next(iter(self._as_of_cache)))
+                self._as_of_cache[key] = cached
+            return cached
+
+    def article(self, article_id: str, as_of: dt.date | None = None) -> ArticleState:
+        a = self.state_at(as_of).find(article_id)
         if a is None:
+            when = f" on {as_of}" if as_of else ""
+            if as_of and self.refresh().find(article_id):
+                raise errors.NotFound(f"article {article_id!r} was not in the archive yet{when}")
             raise errors.NotFound(f"no article {article_id!r}")
         return a
 
-    def show(self, article_id: str) -> ArticleView:
-        a = self.article(article_id)
+    def show(self, article_id: str, as_of: dt.date | None = None) -> ArticleView:
+        a = self.article(article_id, as_of)
         content = self.log.get(a.content_position).event
         assert isinstance(content, ev.ArticlePublished | ev.ArticleRevised)
         return ArticleView(
@@ -286,13 +312,14 @@ class Archive:
             ))
         return out
 
-    def resolve(self, url: str) -> Resolution:
-        """Follow article relocations and portal rules from `url` to the current address."""
+    def resolve(self, url: str, as_of: dt.date | None = None) -> Resolution:
+        """Follow article relocations and portal rules from `url` to the current address (or the one it had
+        at the end of `as_of`)."""
         try:
             start = normalize_url(url)
         except AddressError as exc:
             raise errors.UsageError(str(exc)) from exc
-        st = self.refresh()
+        st = self.state_at(as_of)
         chain: list[Hop] = []
         seen = {url_key(start)}
         current = start
@@ -309,7 +336,7 @@ class Archive:
                     hop = Hop(from_url=current, to_url=a.url, kind="article", recorded_at=moved.recorded_at,
                               article_id=aid)
             if hop is None:
-                rule = self._portal_rule(key)
+                rule = self._portal_rule(key, st)
                 if rule is not None:
                     target = rule.to_prefix
                     if rule.keep_path:
@@ -331,9 +358,10 @@ class Archive:
         status = st.articles[article_id].status if article_id else None
         return Resolution(url=start, current=current, article_id=article_id, status=status, chain=chain)
 
-    def _portal_rule(self, key: str):  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _portal_rule(key: str, st: ArchiveState):  # type: ignore[no-untyped-def]
         best = None
-        for rule in self.state.portals:  # later rules win over earlier ones for the same prefix
+        for rule in st.portals:  # later rules win over earlier ones for the same prefix
             pk = url_key(rule.from_prefix)
             if under_prefix(key, pk) and (best is None or len(pk) >= len(url_key(best.from_prefix))):
                 best = rule
@@ -505,8 +533,8 @@ class Archive:
             problems.append(Problem(kind="index", detail="run `archivist rebuild` to rebuild the index from the log"))
         return problems
 
-    def stats(self) -> Stats:
-        st = self.refresh()
+    def stats(self, as_of: dt.date | None = None) -> Stats:
+        st = self.state_at(as_of)
         by_status = Counter({s: 0 for s in STATUSES})
         publishers: Counter[str] = Counter()
         years: Counter[str] = Counter()
@@ -516,7 +544,7 @@ class Archive:
                 publishers[a.publisher] += 1
             if a.published:
                 years[str(a.published.year)] += 1
-        log_bytes = sum(p.stat().st_size for p in (self.root / "log").glob("*.seg"))
+        log_bytes = sum(p.stat().st_size for p in (self.root / "log").glob("*.seg")) if as_of is None else 0
         return Stats(
             articles=len(st.articles), by_status=dict(by_status), events=st.events, sources=len(st.sources),
             rejected_sources=sum(1 for s in st.sources.values() if s.rejected), publishers=dict(publishers.most_common(20)),

@@ -33,14 +33,14 @@ import time
 import zlib
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, NamedTuple
 
 import msgspec
 
-from store.events import GENESIS_HASH, AnyEvent, Envelope, Event, Record, utcnow
+from store.events import GENESIS_HASH, Envelope, Event, Record, utcnow
 from store.fileops import DEFAULT_OPS, FileOps
 
 ANY: Final = -1
@@ -104,16 +104,24 @@ def encode_record(record: Record) -> bytes:
 
 def decode_record(data: bytes | memoryview) -> Record:
     """Decode one record's msgpack bytes; any malformed input raises `msgspec.DecodeError` (or ValidationError)."""
-    return _record_decoder.decode(data)
+    try:
+        return _record_decoder.decode(data)
+    except UnicodeDecodeError as exc:  # msgspec lets this one through for a bad union tag
+        raise msgspec.DecodeError(f"invalid UTF-8 in record: {exc}") from exc
 
 
 def record_hash(payload: bytes | memoryview) -> bytes:
     return hashlib.sha256(payload).digest()
 
 
+_FLAG_BYTE = (b"\x00", bytes([FLAG_COMMIT]))
+_FLAG_CRC = (zlib.crc32(_FLAG_BYTE[0]), zlib.crc32(_FLAG_BYTE[1]))
+
+
 def frame(payload: bytes, commit: bool) -> bytes:
-    body = bytes([FLAG_COMMIT if commit else 0]) + payload
-    return FRAME_HEADER.pack(MAGIC, len(body), zlib.crc32(body)) + body
+    flag = 1 if commit else 0
+    return b"".join((FRAME_HEADER.pack(MAGIC, len(payload) + 1, zlib.crc32(payload, _FLAG_CRC[flag])),
+                     _FLAG_BYTE[flag], payload))
 
 
 class Log(ABC):
@@ -197,21 +205,27 @@ def _plan(
     payloads: list[bytes] = []
     position = head
     running: dict[str, int] = {}
+    encode = _encoder.encode
+    sha256 = hashlib.sha256
     for r in requests:
+        stream = r.stream
+        version = running.get(stream)
+        if version is None:
+            version = versions.get(stream, 0)
+        at, who = r.recorded_at or recorded_at, r.actor or actor
         for event in r.events:
             if not isinstance(event, Event):
                 raise TypeError(f"not an event: {event!r}")
             position += 1
-            version = running.get(r.stream, versions.get(r.stream, 0)) + 1
-            running[r.stream] = version
-            rec = Record(position, r.stream, version, r.recorded_at or recorded_at, r.actor or actor,  # type: ignore[arg-type]
-                         prev_hash, event)
-            payload = _encoder.encode(rec)
+            version += 1
+            rec = Record(position, stream, version, at, who, prev_hash, event)  # type: ignore[arg-type]
+            payload = encode(rec)
             if len(payload) > MAX_RECORD_BYTES:
-                raise ValueError(f"record for {r.stream!r} is {len(payload)} bytes; the limit is {MAX_RECORD_BYTES}")
-            prev_hash = record_hash(payload)
+                raise ValueError(f"record for {stream!r} is {len(payload)} bytes; the limit is {MAX_RECORD_BYTES}")
+            prev_hash = sha256(payload).digest()
             records.append(rec)
             payloads.append(payload)
+        running[stream] = version
     return records, payloads, prev_hash, new_versions
 
 
@@ -319,11 +333,31 @@ class FileLog(Log):
         return self._corruption
 
     def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
-        for _, payload in self.read_raw(after, until):
-            yield _record_decoder.decode(payload)
+        # Frames are contiguous, so a payload runs from its frame's header to the next frame: one slice
+        # and one decode per record (replay speed is per-record Python overhead).
+        skip = FRAME_HEADER.size + 1
+        decode = _record_decoder.decode
+        for seg, start_pos, stop_pos, view, base in self._ranges(after, until):
+            a, b = start_pos - seg.first, stop_pos - seg.first
+            ends = seg.offsets[a + 1: b + 1].tolist()
+            ends.append(self._frame_end(seg, stop_pos))
+            for s, e in zip(seg.offsets[a: b + 1].tolist(), ends, strict=True):
+                try:
+                    yield decode(view[s - base + skip: e - base])
+                except UnicodeDecodeError as exc:  # as in decode_record
+                    raise msgspec.DecodeError(f"invalid UTF-8 in record: {exc}") from exc
 
     def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, memoryview]]:
         """(position, msgpack bytes) of each record: what `verify` and fast scans need."""
+        for seg, start_pos, stop_pos, view, base in self._ranges(after, until):
+            for pos in range(start_pos, stop_pos + 1):
+                off = seg.offsets[pos - seg.first] - base
+                _, length, _ = FRAME_HEADER.unpack_from(view, off)
+                body = off + FRAME_HEADER.size
+                yield pos, view[body + 1: body + length]
+
+    def _ranges(self, after: int, until: int | None) -> Iterator[tuple[_Segment, int, int, memoryview, int]]:
+        """(segment, first and last position, their bytes, file offset of those bytes) up to the head now."""
         with self._mutex:
             self._refresh()
             end = self._head if until is None else min(until, self._head)
@@ -341,17 +375,11 @@ class FileLog(Log):
                 continue
             data = self._read_range(seg, seg.offsets[start_pos - seg.first],
                                     self._frame_end(seg, stop_pos))
-            view = memoryview(data)
-            base = seg.offsets[start_pos - seg.first]
-            for pos in range(start_pos, stop_pos + 1):
-                off = seg.offsets[pos - seg.first] - base
-                _, length, _ = FRAME_HEADER.unpack_from(view, off)
-                body = off + FRAME_HEADER.size
-                yield pos, view[body + 1: body + length]
+            yield seg, start_pos, stop_pos, memoryview(data), seg.offsets[start_pos - seg.first]
 
     def get(self, position: int) -> Record:
         for _, payload in self.read_raw(position - 1, position):
-            return _record_decoder.decode(payload)
+            return decode_record(payload)
         raise KeyError(position)
 
     def segments(self) -> list[tuple[Path, int, int]]:
@@ -376,24 +404,37 @@ class FileLog(Log):
 
     def _refresh(self) -> None:
         """Bring the in-memory view up to the log's committed end. Lock-free: safe beside a live writer."""
+        # The tail's state is re-derived by every scan: a stale one could cut what another writer committed.
+        self._tail_pending = None
+        self._pending_segment = None
         paths = self._segment_paths()
         known = {s.path for s in self._segments}
         if self._segments:
             last = self._segments[-1]
-            if not self._scan(last) or not paths or paths[-1] == last.path:
+            if os.fstat(self._read_fds[last.path]).st_size < last.end:
+                # A failed append was undone after this process saw it: forget the view and scan again.
+                self._reset()
+                known = set()
+            elif not self._scan(last) or not paths or paths[-1] == last.path:
                 return
         for path in paths:
             if path in known:
                 continue
-            if path not in self._read_fds:
-                try:
-                    self._read_fds[path] = os.open(path, os.O_RDONLY)
-                except FileNotFoundError:
-                    return
-            fd = self._read_fds[path]
+            # Not a known segment: open it afresh (an fd kept from a removed torn segment of the same name
+            # would show the old file).
+            old = self._read_fds.pop(path, None)
+            if old is not None:
+                os.close(old)
+            try:
+                self._read_fds[path] = fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                return
             header = os.pread(fd, SEGMENT_HEADER.size, 0)
             if len(header) < SEGMENT_HEADER.size:
-                # A segment being created (or torn at creation): nothing committed in it yet.
+                if path != paths[-1]:
+                    self._set_corrupt(path, 0, self._head + 1, "segment header incomplete")
+                    return
+                # A segment torn at creation: nothing committed in it yet.
                 self._tail_pending = _Stop(0, "segment header incomplete")
                 self._pending_segment = path
                 return
@@ -407,6 +448,16 @@ class FileLog(Log):
             self._segments.append(seg)
             if not self._scan(seg):
                 return
+
+    def _reset(self) -> None:
+        for fd in self._read_fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._read_fds.clear()
+        self._segments.clear()
+        self._versions.clear()
+        self._head = 0
+        self._last_hash = GENESIS_HASH
 
     def _scan(self, seg: _Segment) -> bool:
         """Scan new committed frames of `seg`; True when it ended cleanly (a later segment may follow)."""
@@ -450,20 +501,24 @@ class FileLog(Log):
             pending.append((off, body))
             if body[0] & FLAG_COMMIT:
                 expected = self._head + 1
+                envs = []
                 for f_off, f_body in pending:
                     try:
                         env = decode_env(f_body[1:])
-                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
                         self._set_corrupt(seg.path, base + f_off, expected, f"undecodable record: {exc}")
                         return False
                     if env.position != expected:
                         self._set_corrupt(seg.path, base + f_off, expected,
                                           f"record says position {env.position}")
                         return False
+                    envs.append(env)
+                    expected += 1
+                # Only a whole, valid batch enters the view (a rescan must not index its first frames twice).
+                for (f_off, _), env in zip(pending, envs, strict=True):
                     versions[env.stream] = env.version
                     seg.offsets.append(base + f_off)
-                    expected += 1
-                    last_payload = f_body[1:]
+                last_payload = pending[-1][1][1:]
                 self._head = expected - 1
                 seg.end = base + end
                 pending.clear()
@@ -474,13 +529,23 @@ class FileLog(Log):
             self._tail_pending = None
             return True
         scanned_to = off  # relative offset where scanning stopped
+        damaged = stop  # the first bad frame, if any: what a corruption report must name
+        damaged_position = self._head + 1 + len(pending)
         if stop is None:
             stop = _Stop(seg.end, "batch without its commit frame")
         elif pending:
             stop = _Stop(seg.end, f"batch without its commit frame, then {stop.reason}")
-        # Damage followed by a good frame cannot be a torn tail.
-        if self._valid_frame_after(view, scanned_to + 1) or seg.path != self._segment_paths()[-1]:
-            self._set_corrupt(seg.path, stop.offset, self._head + 1, stop.reason)
+        # Damage followed by a good frame cannot be a torn tail; nor can damage in a segment that has a
+        # successor -- unless the segment was still being written when we read it (a lock-free reader can
+        # see a batch half copied, then the segment that followed it).
+        corrupt = self._valid_frame_after(view, scanned_to + 1)
+        if not corrupt and seg.path != self._segment_paths()[-1]:
+            corrupt = os.fstat(fd).st_size == size and os.pread(fd, n, base) == data
+        if corrupt:
+            if damaged is None:
+                self._set_corrupt(seg.path, stop.offset, self._head + 1, stop.reason)
+            else:
+                self._set_corrupt(seg.path, damaged.offset, damaged_position, damaged.reason)
         else:
             self._tail_pending = stop
         return False
@@ -493,7 +558,7 @@ class FileLog(Log):
             if len(data) - i >= FRAME_HEADER.size:
                 _, length, crc = FRAME_HEADER.unpack_from(data, i)
                 end = i + FRAME_HEADER.size + length
-                if 2 <= length and end <= len(data) and zlib.crc32(view[i + FRAME_HEADER.size: end]) == crc:
+                if length >= 2 and end <= len(data) and zlib.crc32(view[i + FRAME_HEADER.size: end]) == crc:
                     return True
             i = data.find(MAGIC, i + 1)
         return False
@@ -663,8 +728,8 @@ def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
     expected_pos = 1
     for pos, payload in log.read_raw():
         try:
-            rec = _record_decoder.decode(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            rec = decode_record(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             problems.append(LogProblem(pos, f"undecodable record: {exc}"))
             break
         if rec.position != pos or pos != expected_pos:

@@ -155,7 +155,7 @@ def test_sigkill_during_batch_appends_loses_nothing_acknowledged(tmp_path: Path)
                 if records:
                     assert records[0].prev_hash == record_hash(encode_record(last_record))
             batches = check_batches(records)
-            for batch, (first, last, n) in (acked if full else new_acks).items():
+            for batch, (first, last, _n) in (acked if full else new_acks).items():
                 assert batch in batches, f"acknowledged batch {batch} lost"
                 assert batches[batch] == list(range(first, last + 1))
             if full:
