@@ -21,6 +21,7 @@ import msgspec
 
 from archivist import errors
 from archivist.addresses import AddressError, normalize_url, under_prefix, url_key
+from archivist.diffing import DiffOp, changed, word_diff
 from archivist.state import ARCHIVED, LIVE, STATUSES, WITHDRAWN, ArchiveState, ArticleState, UrlChange
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
@@ -125,6 +126,32 @@ class Resolution(msgspec.Struct, kw_only=True):
     chain: list[Hop]
 
 
+class VersionRef(msgspec.Struct, kw_only=True):
+    version: int  # content version: 1 = as published, 2 = first revision, …
+    position: int
+    recorded_at: dt.datetime
+    actor: str
+    title: str
+
+
+class ArticleDiff(msgspec.Struct, kw_only=True):
+    id: str
+    from_version: VersionRef
+    to_version: VersionRef
+    title: list[DiffOp]
+    body: list[DiffOp]
+    changed: bool
+
+
+class MovedLink(msgspec.Struct, kw_only=True):
+    id: str
+    title: str
+    status: str
+    recorded_url: str
+    current_url: str
+    chain: list[Hop]
+
+
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
     kind: str  # log / blob / index
     detail: str
@@ -182,6 +209,7 @@ class Archive:
         self._lock = threading.RLock()
         self._index: SearchIndex | None = None
         self._as_of_cache: dict[tuple[dt.date, int], ArchiveState] = {}
+        self.clock: Any = ev.utcnow  # the recorded clock; tests set it to build histories across dates
         self.defer_index = False  # bulk loads catch the index up once at the end, not after every batch
         self.refresh()
 
@@ -219,7 +247,7 @@ class Archive:
     def append(self, requests: Sequence[AppendRequest], *, actor: str | None = None) -> list[ev.Record]:
         """Append atomically, then bring every projection up to date (read-your-writes)."""
         try:
-            records = self.log.append_batch(requests, actor=actor or self.actor)
+            records = self.log.append_batch(requests, actor=actor or self.actor, recorded_at=self.clock())
         except ConflictError as exc:
             raise errors.ConflictError(str(exc)) from exc
         except LogError as exc:
@@ -326,15 +354,22 @@ class Archive:
         article_id: str | None = None
         while True:
             key = url_key(current)
-            aid = st.by_url.get(key)
+            holders = st.by_url.get(key, [])
+            here = [i for i in holders if url_key(st.articles[i].url or "") == key]
             hop: Hop | None = None
-            if aid is not None:
+            if here:
+                # a live address: it is where these articles are now (a portal's landing page may hold many)
+                if len(here) == 1:
+                    article_id = here[0]
+            elif len(holders) == 1:
+                # the one article that lived here has moved on
+                aid = holders[0]
                 article_id = aid
                 a = st.articles[aid]
-                if a.url and url_key(a.url) != key:
-                    moved = next((c for c in a.urls if url_key(c.url) == url_key(a.url)), a.urls[-1])
-                    hop = Hop(from_url=current, to_url=a.url, kind="article", recorded_at=moved.recorded_at,
-                              article_id=aid)
+                assert a.url is not None
+                moved = [c for c in a.urls if url_key(c.url) == url_key(a.url)][-1]
+                hop = Hop(from_url=current, to_url=a.url, kind="article", recorded_at=moved.recorded_at,
+                          article_id=aid)
             if hop is None:
                 rule = self._portal_rule(key, st)
                 if rule is not None:
@@ -366,6 +401,60 @@ class Archive:
             if under_prefix(key, pk) and (best is None or len(pk) >= len(url_key(best.from_prefix))):
                 best = rule
         return best
+
+    def versions(self, article_id: str) -> list[VersionRef]:
+        """Every content version of an article (publication and revisions), oldest first."""
+        a = self.article(article_id)
+        out: list[VersionRef] = []
+        for pos in a.positions:
+            r = self.log.get(pos)
+            if isinstance(r.event, ev.ArticlePublished | ev.ArticleRevised):
+                out.append(VersionRef(version=len(out) + 1, position=pos, recorded_at=r.recorded_at,
+                                      actor=r.actor, title=r.event.title))
+        return out
+
+    def diff(self, article_id: str, from_: int | dt.date | None = None,
+             to: int | dt.date | None = None) -> ArticleDiff:
+        """What changed in title and text between two content versions (numbers, or the version current at
+        the end of a day). Defaults: the previous version against the latest."""
+        versions = self.versions(article_id)
+
+        def pick(ref: int | dt.date | None, default: int) -> VersionRef:
+            if ref is None:
+                return versions[default]
+            if isinstance(ref, int):
+                if not 1 <= ref <= len(versions):
+                    raise errors.NotFound(f"article {article_id} has versions 1–{len(versions)}, not {ref}")
+                return versions[ref - 1]
+            known = [v for v in versions if v.recorded_at <= end_of_day(ref)]
+            if not known:
+                raise errors.NotFound(f"article {article_id} was not in the archive yet on {ref}")
+            return known[-1]
+
+        old = pick(from_, max(len(versions) - 2, 0))
+        new = pick(to, len(versions) - 1)
+        a_ev, b_ev = self.log.get(old.position).event, self.log.get(new.position).event
+        title = word_diff(getattr(a_ev, "title", ""), getattr(b_ev, "title", ""))
+        body = word_diff(getattr(a_ev, "body", ""), getattr(b_ev, "body", ""))
+        return ArticleDiff(id=self.article(article_id).id, from_version=old, to_version=new, title=title,
+                           body=body, changed=changed(title) or changed(body))
+
+    def links(self, as_of: dt.date | None = None) -> list[MovedLink]:
+        """Archived articles whose recorded address has moved since, with where it lives now."""
+        st = self.state_at(as_of)
+        out: list[MovedLink] = []
+        for a in st.articles.values():
+            if a.status != ARCHIVED or not a.urls:
+                continue
+            recorded = a.urls[0].url
+            try:
+                r = self.resolve(recorded, as_of)
+            except errors.ArchivistError:
+                continue
+            if r.chain and url_key(r.current) != url_key(recorded):
+                out.append(MovedLink(id=a.id, title=a.title, status=a.status, recorded_url=recorded,
+                                     current_url=r.current, chain=r.chain))
+        return sorted(out, key=lambda m: m.title)
 
     def articles(self) -> Iterator[ArticleState]:
         yield from list(self.refresh().articles.values())
@@ -433,9 +522,6 @@ class Archive:
         new = self._valid_url(to_url)
         if a.url and url_key(a.url) == url_key(new):
             return 0
-        other = self.state.by_url.get(url_key(new))
-        if other is not None and other != a.id:
-            raise errors.UsageError(f"{new} is already the address of article {other}")
         return self._record(a, [ev.ArticleRelocated(from_url=a.url, to_url=new, source=source)],
                             expected_version, actor)
 
@@ -554,7 +640,7 @@ class Archive:
     def export(self, out: IO[bytes], *, blobs: bool = True) -> int:
         """Write the log as NDJSON, each record with its hashes, each source's bytes after its record."""
         n = 0
-        for pos, payload in self.log.read_raw():
+        for _, payload in self.log.read_raw():
             r = ev_decode(payload)
             line = ExportLine(position=r.position, stream=r.stream, version=r.version,
                               recorded_at=r.recorded_at, actor=r.actor, prev_hash=r.prev_hash.hex(),

@@ -79,7 +79,7 @@ def _open(args: argparse.Namespace, via: str = "cli", create: bool = False) -> A
 
 def cmd_show(args: argparse.Namespace) -> int:
     with _open(args) as a:
-        view = a.show(args.id)
+        view = a.show(args.id, as_of=args.as_of)
         if args.json:
             emit_json(view)
             return 0
@@ -120,7 +120,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     with _open(args) as a:
-        r = a.resolve(args.url)
+        r = a.resolve(args.url, as_of=args.as_of)
         if args.json:
             emit_json(r)
             return 0
@@ -150,6 +150,52 @@ def _action(fn: Callable[[Any, argparse.Namespace], int], verb: str) -> Callable
     return run
 
 
+def version_or_date(text: str) -> int | dt.date:
+    return int(text) if text.strip().isdigit() and len(text.strip()) < 4 else parse_date(text)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    with _open(args) as a:
+        d = a.diff(args.id, args.from_, args.to)
+        if args.json:
+            emit_json(d)
+            return 0
+        fv, tv = d.from_version, d.to_version
+        out.print(Text(f"{d.id}: version {fv.version} ({_fmt_time(fv.recorded_at)}, {fv.actor}) → "
+                       f"version {tv.version} ({_fmt_time(tv.recorded_at)}, {tv.actor})", style="bold"))
+        if not d.changed:
+            out.print(Text("no change in title or text"))
+            return 0
+        for label, ops in (("title", d.title), ("text", d.body)):
+            if not any(o.op != "equal" for o in ops):
+                continue
+            t = Text(f"{label}: ", style="bold")
+            for o in ops:
+                piece = printable(o.text)
+                if o.op == "equal":
+                    t.append(piece if label == "title" or len(piece) < 160 else piece[:70] + " … " + piece[-70:])
+                elif o.op == "delete":
+                    t.append("[-" + piece + "-]", style="red strike")
+                else:
+                    t.append("{+" + piece + "+}", style="green")
+            out.print(t)
+    return 0
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    with _open(args) as a:
+        moved = a.links(as_of=args.as_of)
+        if args.json:
+            emit_json({"links": moved})
+            return 0
+        if not moved:
+            out.print(Text("No archived article's address has moved."))
+        for m in moved:
+            out.print(Text(printable(m.title), style="bold"))
+            out.print(Text(f"  {printable(m.recorded_url)}\n  → {printable(m.current_url)}   ({m.id})"))
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     with _open(args) as a:
         report = a.verify()
@@ -166,7 +212,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     with _open(args) as a:
-        s = a.stats()
+        s = a.stats(as_of=args.as_of)
         if args.json:
             emit_json(s)
             return 0
@@ -240,9 +286,19 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     add("init", cmd_init, "create an archive (idempotent)", [read])
-    add("show", cmd_show, "one article", [read]).add_argument("id")
+    as_of = argparse.ArgumentParser(add_help=False)
+    as_of.add_argument("--as-of", type=parse_date, metavar="DATE",
+                       help="the archive as it stood at the end of that day (recorded time, UTC)")
+    add("show", cmd_show, "one article", [read, as_of]).add_argument("id")
     add("history", cmd_history, "an article's events, oldest first", [read]).add_argument("id")
-    add("resolve", cmd_resolve, "follow relocations to the current address", [read]).add_argument("url")
+    add("resolve", cmd_resolve, "follow relocations to the current address, with the chain",
+        [read, as_of]).add_argument("url")
+    sp = add("diff", cmd_diff, "what changed between two versions of an article (word by word)", [read])
+    sp.add_argument("id")
+    sp.add_argument("--from", dest="from_", type=version_or_date, metavar="VERSION|DATE")
+    sp.add_argument("--to", type=version_or_date, metavar="VERSION|DATE")
+    add("links", cmd_links, "archived articles whose recorded address has moved, with the current one",
+        [read, as_of])
 
     sp = add("archive", _action(lambda a, x: a.archive(x.id, x.reason or "", expected_version=x.expect_version,
                                                          actor=x.actor), "archived"),
@@ -277,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("tags", nargs="+", metavar="TAG")
 
     add("verify", cmd_verify, "check log framing, hash chain, blob fixity and the index", [read])
-    add("stats", cmd_stats, "counts", [read])
+    add("stats", cmd_stats, "counts", [read, as_of])
     sp = add("export", cmd_export, "the log as NDJSON (lossless), with each source's bytes")
     sp.add_argument("-o", "--output", help="file to write (default stdout)")
     sp.add_argument("--no-blobs", action="store_true", help="records only, without the original bytes")

@@ -78,7 +78,7 @@ class ArchiveState:
     def __init__(self) -> None:
         self.position = 0
         self.articles: dict[str, ArticleState] = {}
-        self.by_url: dict[str, str] = {}  # url_key of every address an article ever had -> article id
+        self.by_url: dict[str, list[str]] = {}  # url_key of every address an article ever had -> article ids
         self.by_identity: dict[str, str] = {}
         self.portals: list[PortalRule] = []
         self.sources: dict[str, SourceState] = {}
@@ -145,7 +145,9 @@ class ArchiveState:
     def _add_url(self, a: ArticleState, url: str, r: Record) -> None:
         a.url = url
         a.urls.append(UrlChange(url, r.position, r.recorded_at))
-        self.by_url[url_key(url)] = a.id
+        holders = self.by_url.setdefault(url_key(url), [])
+        if a.id not in holders:
+            holders.append(a.id)
 
     def find(self, id_or_prefix: str) -> ArticleState | None:
         """An article by id, or by a unique id prefix of at least 4 characters (as git does)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import logging
 import os
 import queue
 import stat
@@ -122,6 +123,9 @@ class Watcher:
         if not self.inbox.is_dir():
             raise WatchError(f"no such folder: {self.inbox}")
         self._take_lock()
+        relay = _LogRelay(self)
+        wd_logger = logging.getLogger("watchdog")
+        wd_logger.addHandler(relay)
         observer = self._start_observer()
         self._note("info", "start", f"watching {self.inbox} ({self.observer_kind}; settle {self.settle:g} s, "
                    f"rescan every {self.rescan:g} s); Ctrl-C to stop")
@@ -140,6 +144,7 @@ class Watcher:
                 except RuntimeError:
                     pass
             self._release_lock()
+            wd_logger.removeHandler(relay)
         if self.fatal is not None:
             raise self.fatal
 
@@ -486,6 +491,24 @@ class Watcher:
             self.log(WatchLog(level=level, event=event, message=message, file=file, at=_now()))
         except Exception:
             pass
+
+
+class _LogRelay(logging.Handler):
+    """watchdog's own warnings (a network share briefly unreachable…) become our structured lines; what it
+    says while being stopped is noise."""
+
+    def __init__(self, watcher: Watcher) -> None:
+        super().__init__(logging.WARNING)
+        self.watcher = watcher
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.watcher.stop_event.is_set():
+            return
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        self.watcher._note("warning" if record.levelno < logging.ERROR else "error", "observer", message)
 
 
 class _Feed(FileSystemEventHandler):

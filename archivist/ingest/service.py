@@ -236,7 +236,10 @@ class Ingestor:
 
     def _relocation(self, from_url: str, to_url: str, prefix: bool, digest: str) -> AppendRequest | None:
         st = self.archive.state
-        aid = None if prefix else st.by_url.get(url_key(from_url))
+        holders = [] if prefix else st.by_url.get(url_key(from_url), [])
+        living = [i for i in holders if url_key(st.articles[i].url or "") == url_key(from_url)]
+        candidates = living or holders  # the article at that address now, else the one that lived there
+        aid = candidates[0] if len(candidates) == 1 else None
         if aid is not None:
             a = st.articles[aid]
             if a.url and url_key(a.url) == url_key(to_url):

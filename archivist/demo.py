@@ -1,0 +1,68 @@
+"""`archivist demo`: an archive with the bundled samples and a little history, to try the UI on.
+
+The samples alone only show what ingest records; the demo also records what an archivist would do next (a
+tag, a relocation, a withdrawal with its reason, a revision), so the article screen has a timeline worth
+reading. Running it again changes nothing: the samples are only ingested into an empty archive and every
+archivist action is skipped once recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from archivist import errors
+from archivist.archive import Archive, Stats
+
+SAMPLES = Path(__file__).with_name("samples")
+ACTOR = "demo:archivist"
+
+# (sample address, what the archivist does); each action is recorded once (see `_done`).
+_RELOCATE = ("https://gdansk.policja.example.pl/aktualnosci/2022/falszywe-sms.html",
+             "https://gdansk.policja.example.pl/archiwum/2022/falszywe-sms.html")
+
+
+def sample_files() -> list[tuple[Path, tuple[str, ...]]]:
+    """Every sample but the README, each with its folder names as tags."""
+    from archivist.ingest.service import walk
+
+    return [(p, tags) for p, tags in walk([SAMPLES]) if p.name != "README.md"]
+
+
+def build_demo(archive_path: str | os.PathLike[str]) -> Stats:
+    """Fill an empty archive with the samples, then record a few archivist actions (idempotent)."""
+    from archivist.ingest.service import Ingestor
+
+    with Archive.open(archive_path, actor=ACTOR) as a:
+        if not a.refresh().articles:
+            Ingestor(a, via="demo", actor=ACTOR).run(sample_files())
+        _record_actions(a)
+        return a.stats()
+
+
+def _record_actions(a: Archive) -> None:
+    arts = {x.id: x for x in a.articles()}
+    by_title = {x.title: x.id for x in arts.values()}
+
+    def find(fragment: str) -> str | None:
+        return next((aid for title, aid in by_title.items() if fragment.casefold() in title.casefold()), None)
+
+    def done(aid: str, kind: str) -> bool:
+        return any(e.actor == ACTOR and e.type == kind for e in a.history(aid))
+
+    def attempt(fn, *args, **kw) -> None:  # type: ignore[no-untyped-def]
+        try:
+            fn(*args, actor=ACTOR, **kw)
+        except errors.ArchivistError:
+            pass  # the samples changed under the demo: skip that action rather than fail the demo
+
+    if (aid := find("wnuczka")) and not done(aid, "ArticleTagged"):
+        attempt(a.tag, aid, "seniorzy", "oszustwa")
+    if (aid := find("sms")) and not done(aid, "ArticleRelocated"):
+        cur = a.show(aid).url
+        attempt(a.relocate, aid, _RELOCATE[1] if cur != _RELOCATE[1] else _RELOCATE[0])
+    if (aid := find("rekrutacyjna")) and not done(aid, "ArticleWithdrawn"):
+        attempt(a.withdraw, aid, "nabór zakończony; ogłoszenie nieaktualne")
+    if (aid := find("powódź") or find("powodz")) and not done(aid, "ArticleRevised"):
+        view = a.show(aid)
+        attempt(a.revise, aid, body=view.body.rstrip() + "\n\n(Aktualizacja: dodano numer alarmowy 112.)")
