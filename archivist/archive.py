@@ -361,6 +361,7 @@ class Archive:
                 # a live address: it is where these articles are now (a portal's landing page may hold many)
                 if len(here) == 1:
                     article_id = here[0]
+                    current = st.articles[article_id].url or current  # the address as the archive spells it
             elif len(holders) == 1:
                 # the one article that lived here has moved on
                 aid = holders[0]
