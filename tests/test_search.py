@@ -133,7 +133,7 @@ def test_did_you_mean(arc: Archive) -> None:
 
 
 def test_bad_queries_are_one_line_errors(arc: Archive) -> None:
-    for q in ['"unclosed', "foo:bar", "(a", "a OR", "status:bogus", "published:2017-13", "AND", "a~5"]:
+    for q in ['"unclosed', "titel:handel", "(a", "a OR", "status:bogus", "published:2017-13", "AND", "a~5"]:
         with pytest.raises(errors.QueryError) as e:
             arc.search(q)
         assert "\n" not in str(e.value)

@@ -1,0 +1,263 @@
+"""Relevance of the product's default search on a BEIR set, with SQLite FTS5 as the peer.
+
+    .venv/bin/python -m bench.relevance [--corpus C] [--queries Q] [--qrels R] [--limit N]
+                                         [--empty-title lead|blank|both] [--archive DIR] [--no-fts5]
+
+Every corpus document goes in through the product's own path: the corpus is written as `.jsonl` article
+records ({url, title, body}) and ingested with `archivist.ingest.service.Ingestor` into a temp archive
+(`--archive DIR` keeps/reuses one). Each query runs through `Archive.search(text, limit=10, facets=False,
+snippets=False)` -- the parser, default group and scoring a user gets. Documents are mapped back to BEIR ids
+by a synthetic URL (`https://beir.invalid/d/<_id>`; the url field is not searched by plain words).
+
+Titles: the archive requires one. A document with an empty title gets the first words of its body
+(`lead`) or a blank placeholder "·" that indexes no words (`blank`); by default (`both`) a set lacking titles
+is run both ways, one row each, and the header says how many documents had a real title. A lead title
+repeats the body's first words in a field boosted x TITLE_BOOST, so on a title-less set it measures that
+artefact, not the product: `blank` is the honest figure there.
+
+Peer: SQLite FTS5 (`unicode61 remove_diacritics 2`), columns title and body, bm25(), the OR of the query's
+words (each quoted), same queries, same process. Prints nDCG@10, recall@10, MRR@10 and p50/p95 query time.
+A query must never crash the bench: QueryErrors and other exceptions are counted (and scored as empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+EVAL = Path("/work/shared/eval/allegro-faq")
+URL_BASE = "https://beir.invalid/d/"
+LEAD_WORDS = 8
+K = 10
+
+
+# --- data -----------------------------------------------------------------------------------------------------
+
+def load_beir(corpus: Path, queries: Path, qrels: Path):
+    docs = [json.loads(line) for line in corpus.read_text("utf-8").splitlines() if line.strip()]
+    qtext = {}
+    for line in queries.read_text("utf-8").splitlines():
+        if line.strip():
+            q = json.loads(line)
+            qtext[str(q["_id"])] = q["text"]
+    rels: dict[str, dict[str, int]] = {}
+    with open(qrels, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3 or (n == 0 and not parts[2].strip().lstrip("-").isdigit()):
+                continue  # header
+            qid, did, score = parts[0], parts[1], int(parts[2])
+            if score > 0:
+                rels.setdefault(qid, {})[did] = score
+    qs = [(qid, qtext[qid]) for qid in qtext if qid in rels]
+    return docs, qs, rels
+
+
+def lead_title(body: str, n: int = LEAD_WORDS) -> str:
+    words = body.split()
+    return " ".join(words[:n]) if words else "·"
+
+
+# --- metrics --------------------------------------------------------------------------------------------------
+
+def ndcg(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
+    dcg = sum((2 ** rel.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sum((2 ** r - 1) / math.log2(i + 2) for i, r in enumerate(sorted(rel.values(), reverse=True)[:k]))
+    return dcg / ideal if ideal else 0.0
+
+
+def recall(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
+    return len(set(ranked[:k]) & set(rel)) / len(rel) if rel else 0.0
+
+
+def mrr(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
+    for i, d in enumerate(ranked[:k]):
+        if rel.get(d, 0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
+
+
+# --- ours -----------------------------------------------------------------------------------------------------
+
+def build_archive(root: Path, docs: list[dict], empty_title: str):
+    """Ingest the corpus through the product path; returns (archive, {article id: BEIR id}, titled count)."""
+    from archivist.archive import Archive
+    from archivist.ingest.service import Ingestor, walk
+
+    archive = Archive.open(root)
+    if not archive.refresh().articles:
+        inbox = root / "bench-corpus"
+        inbox.mkdir(exist_ok=True)
+        chunk = 5000  # keep each file well under the ingest size limit
+        for start in range(0, len(docs), chunk):
+            with open(inbox / f"corpus-{start // chunk:05d}.jsonl", "w", encoding="utf-8") as out:
+                for d in docs[start:start + chunk]:
+                    body = (d.get("text") or "").strip() or "·"
+                    title = (d.get("title") or "").strip()
+                    if not title:
+                        title = lead_title(body) if empty_title == "lead" else "·"
+                    out.write(json.dumps({"url": URL_BASE + quote(str(d["_id"]), safe=""), "title": title,
+                                          "body": body}, ensure_ascii=False) + "\n")
+        summary = Ingestor(archive).run(walk([inbox]))
+        if summary.rejected:
+            for o in summary.outcomes:
+                if o.result == "rejected":
+                    print(f"rejected {o.file}: {o.reason}", file=sys.stderr)
+    titled = sum(1 for d in docs if (d.get("title") or "").strip())
+    id_map = {}
+    for a in archive.articles():
+        for u in [a.url, *a.urls]:
+            if u and u.startswith(URL_BASE):
+                id_map[a.id] = unquote(u[len(URL_BASE):])
+                break
+    return archive, id_map, titled
+
+
+def run_ours(archive, id_map, queries):
+    from archivist import errors
+
+    ranked: dict[str, list[str]] = {}
+    times: list[float] = []
+    errs: dict[str, int] = {"QueryError": 0, "other": 0}
+    examples: list[str] = []
+    archive.search("rozgrzewka", limit=10, facets=False, snippets=False)  # open searcher, warm caches
+    for qid, text in queries:
+        t0 = time.perf_counter()
+        try:
+            res = archive.search(text, limit=K, facets=False, snippets=False)
+            ranked[qid] = [id_map.get(h.id, "?") for h in res.hits]
+        except errors.QueryError as exc:
+            errs["QueryError"] += 1
+            ranked[qid] = []
+            if len(examples) < 5:
+                examples.append(f"QueryError {text!r}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the bench must survive any query
+            errs["other"] += 1
+            ranked[qid] = []
+            if len(examples) < 5:
+                examples.append(f"{type(exc).__name__} {text!r}: {exc}")
+        times.append((time.perf_counter() - t0) * 1000)
+    return ranked, times, errs, examples
+
+
+# --- FTS5 peer ------------------------------------------------------------------------------------------------
+
+_FTS_WORD = re.compile(r"\w+")
+
+
+def run_fts5(docs, queries):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE d USING fts5(bid UNINDEXED, title, body, "
+               "tokenize='unicode61 remove_diacritics 2')")
+    db.executemany("INSERT INTO d(bid, title, body) VALUES (?, ?, ?)",
+                   [(str(d["_id"]), d.get("title") or "", d.get("text") or "") for d in docs])
+    db.commit()
+    ranked: dict[str, list[str]] = {}
+    times: list[float] = []
+    errs = {"QueryError": 0, "other": 0}
+    for qid, text in queries:
+        words = list(dict.fromkeys(w.lower() for w in _FTS_WORD.findall(text)))
+        t0 = time.perf_counter()
+        if not words:
+            ranked[qid] = []
+        else:
+            match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+            try:
+                rows = db.execute("SELECT bid FROM d WHERE d MATCH ? ORDER BY bm25(d) LIMIT ?", (match, K))
+                ranked[qid] = [r[0] for r in rows]
+            except sqlite3.Error:
+                errs["other"] += 1
+                ranked[qid] = []
+        times.append((time.perf_counter() - t0) * 1000)
+    db.close()
+    return ranked, times, errs
+
+
+# --- report ---------------------------------------------------------------------------------------------------
+
+def score(ranked, qrels, queries):
+    n = len(queries)
+    return (sum(ndcg(ranked.get(q, []), qrels[q]) for q, _ in queries) / n,
+            sum(recall(ranked.get(q, []), qrels[q]) for q, _ in queries) / n,
+            sum(mrr(ranked.get(q, []), qrels[q]) for q, _ in queries) / n)
+
+
+def row(name, ranked, times, errs, qrels, queries) -> str:
+    n, r, m = score(ranked, qrels, queries)
+    return (f"{name:<22} {n:>8.4f} {r:>10.4f} {m:>8.4f} {statistics.median(times):>9.2f} "
+            f"{pct(times, 95):>9.2f} {errs['QueryError']:>7} {errs['other']:>6}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.relevance", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=EVAL / "corpus.jsonl")
+    ap.add_argument("--queries", type=Path, default=EVAL / "queries.jsonl")
+    ap.add_argument("--qrels", type=Path, default=EVAL / "qrels" / "test-A.tsv")
+    ap.add_argument("--limit", type=int, default=0, help="run only the first N judged queries")
+    ap.add_argument("--empty-title", choices=("lead", "blank", "both"), default="both",
+                    help="title for documents without one: the body's first words, a blank placeholder that "
+                         "indexes no words, or both (two rows; default)")
+    ap.add_argument("--archive", type=Path, default=None, help="build into / reuse this archive folder")
+    ap.add_argument("--no-fts5", action="store_true")
+    args = ap.parse_args(argv)
+
+    docs, queries, qrels = load_beir(args.corpus, args.queries, args.qrels)
+    if args.limit:
+        queries = queries[: args.limit]
+    titled = sum(1 for d in docs if (d.get("title") or "").strip())
+    modes = ["lead", "blank"] if args.empty_title == "both" else [args.empty_title]
+    if titled == len(docs):
+        modes = modes[:1]  # every document has its own title: the choice does not arise
+    tmp = tempfile.TemporaryDirectory(prefix="archivist-relevance-")
+    rows: list[str] = []
+    examples: list[str] = []
+    builds: list[str] = []
+    for mode in modes:
+        root = args.archive / mode if args.archive else Path(tmp.name) / mode
+        t0 = time.perf_counter()
+        archive, id_map, _ = build_archive(root, docs, mode)
+        builds.append(f"{mode}: {len(id_map)} articles, ingest+index {time.perf_counter() - t0:.1f} s")
+        try:
+            ranked, times, errs, ex = run_ours(archive, id_map, queries)
+        finally:
+            archive.close()
+        label = "archivist" if titled == len(docs) else f"archivist title={mode}"
+        rows.append(row(label, ranked, times, errs, qrels, queries))
+        examples += [e for e in ex if e not in examples]
+    notitle = "" if titled else " -- the set has NO titles: rows show synthesized titles (lead = first " \
+        f"{LEAD_WORDS} words of the body, blank = a placeholder that indexes nothing)"
+    print(f"corpus {args.corpus} : {len(docs)} docs ({titled} with a title{notitle})")
+    print("build " + "; ".join(builds))
+    print(f"queries {len(queries)} judged ({args.qrels.name}); top {K}; "
+          "archive.search(text, limit=10, facets=False, snippets=False)")
+    print(f"{'system':<22} {'nDCG@10':>8} {'recall@10':>10} {'MRR@10':>8} {'p50 ms':>9} {'p95 ms':>9} "
+          f"{'QErrors':>7} {'crash':>6}")
+    for r in rows:
+        print(r)
+    if not args.no_fts5:
+        fts = run_fts5(docs, queries)
+        print(row("sqlite fts5 (OR)", fts[0], fts[1], fts[2], qrels, queries))
+    for e in examples:
+        print("  " + e)
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
