@@ -1,0 +1,568 @@
+"""The terminal UI, driven with Textual's Pilot against archives built in the test."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import time
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.geometry import Region
+from textual.widgets import Button, Input, Static
+from textual.worker import WorkerCancelled
+
+from archivist.archive import Archive, default_actor
+from tui.app import ArchivistApp, make_app
+from tui.screens.article import ArticleScreen
+from tui.screens.dialogs import ActionDialog
+from tui.screens.help import HelpScreen
+from tui.screens.search import SearchScreen
+from tui.widgets.facets import FacetList, FilterChips, facet_option_id
+from tui.widgets.results import ResultList
+
+SIZE = (100, 30)
+
+
+def aio(fn):  # type: ignore[no-untyped-def]
+    """Run an async test on its own event loop (the project has no pytest async plugin)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return asyncio.run(fn(*args, **kwargs))
+    return run
+INJECTED_TITLE = "Uwaga [bold red]x[/] i \x1b[31mczerwony\x1b[0m tytuł"
+INJECTED_BODY = "Treść z [bold red]x[/] oraz \x1b[31mESC\x1b[0m w środku, o handlu ludźmi."
+
+ARTICLES = [
+    dict(title="Handel ludźmi – nowy raport", url="https://mswia.example.pl/raport-handel-ludzmi",
+         published=dt.date(2017, 8, 3), publisher="MSWiA",
+         body="Raport opisuje handel ludźmi w Polsce. Ofiary handlu ludźmi otrzymują pomoc."),
+    dict(title="Metoda na wnuczka – policja ostrzega", url="https://krakow.policja.example.pl/wnuczek",
+         published=dt.date(2019, 3, 14), publisher="KWP w Krakowie",
+         body="Oszuści dzwonią do seniorów i podają się za wnuczka. Policja apeluje o ostrożność."),
+    dict(title="Bezpieczna droga do szkoły", url="https://wroclaw.policja.example.pl/szkola",
+         published=dt.date(2012, 9, 3), publisher="KWP we Wrocławiu",
+         body="Policjanci pilnują przejść dla pieszych przy szkołach na początku roku szkolnego."),
+    dict(title="Fałszywe SMS-y o dopłacie", url="https://gdansk.policja.example.pl/sms",
+         published=dt.date(2022, 11, 23), publisher="KWP w Gdańsku",
+         body="Przestępcy wysyłają SMS-y z linkiem do fałszywej bramki płatności."),
+]
+FIXED_TIME = "2025-01-01 12:00"
+
+
+def fixed_time(_: dt.datetime) -> str:
+    return FIXED_TIME
+
+
+def build_archive(root: Path, *, injected: bool = True) -> dict[str, str]:
+    """A small archive with fixed content: title -> id. The second article is archived."""
+    ids: dict[str, str] = {}
+    with Archive.open(root, actor="fixture:test") as a:
+        for art in ARTICLES:
+            ids[art["title"]] = a.publish(**art)
+        a.archive(ids[ARTICLES[1]["title"]], "banner: Strona znajduje się w archiwum")
+        if injected:
+            ids["injected"] = a.publish(title=INJECTED_TITLE, body=INJECTED_BODY, published=dt.date(2021, 10, 8),
+                                        publisher="KWP w Krakowie", url="https://krakow.policja.example.pl/x")
+    return ids
+
+
+@pytest.fixture
+def archive_root(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+@pytest.fixture
+def ids(archive_root: Path) -> dict[str, str]:
+    return build_archive(archive_root)
+
+
+async def settle(pilot, app: ArchivistApp, delay: float = 0.0) -> None:  # type: ignore[no-untyped-def]
+    """Let debounce timers fire and every worker report."""
+    for _ in range(3):
+        await pilot.pause(delay or 0.2)
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # superseded by a newer request, as designed
+        await pilot.pause()
+
+
+def result_ids(app: ArchivistApp) -> list[str]:
+    rl = app.screen.query_one("#results", ResultList)
+    return [rl.get_option_at_index(i).id for i in range(rl.option_count)]  # type: ignore[misc]
+
+
+def screen_text(widget) -> str:  # type: ignore[no-untyped-def]
+    w, h = widget.outer_size
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, w, h)))
+
+
+async def open_article(pilot, app: ArchivistApp, query: str, article_id: str) -> ArticleScreen:  # type: ignore[no-untyped-def]
+    await pilot.press(*query)
+    await settle(pilot, app)
+    assert article_id in result_ids(app)
+    rl = app.screen.query_one("#results", ResultList)
+    rl.focus()
+    rl.highlighted = result_ids(app).index(article_id)
+    await pilot.press("enter")
+    await settle(pilot, app)
+    assert isinstance(app.screen, ArticleScreen)
+    return app.screen
+
+
+# --- search ---------------------------------------------------------------------------------------------------
+
+@aio
+async def test_empty_query_lists_newest_first(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert result_ids(app) == [ids[ARTICLES[3]["title"]], ids["injected"], ids[ARTICLES[1]["title"]],
+                                   ids[ARTICLES[0]["title"]], ids[ARTICLES[2]["title"]]]
+        summary = app.screen.query_one("#summary", Static)
+        assert "5 articles" in screen_text(summary)
+
+
+@aio
+async def test_search_as_you_type(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press(*"handlu ludzmi")  # another form, no diacritics
+        await settle(pilot, app)
+        found = result_ids(app)
+        assert found[0] == ids[ARTICLES[0]["title"]]
+        assert ids[ARTICLES[1]["title"]] not in found
+        # the snippet's matches are marked from the search's offsets, on literal text
+        rl = app.screen.query_one("#results", ResultList)
+        prompt = rl.get_option_at_index(0).prompt
+        assert isinstance(prompt, Text)
+        styled = {prompt.plain[s.start:s.end].lower() for s in prompt.spans if "reverse" in str(s.style)}
+        assert {"handel", "ludźmi"} <= styled
+        # typing fast ran fewer searches than keys, and the last answer is the one on screen
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert screen._shown == screen._seq
+        assert screen._seq < len("handlu ludzmi") + 1
+
+
+@aio
+async def test_stale_results_never_replace_newer(archive_root: Path, ids: dict[str, str]) -> None:
+    from tui.messages import SearchDone, SearchRequest
+
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"wnuczka")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        newest = result_ids(app)
+        old = app.archive.search("szkoły")
+        screen.post_message(SearchDone(SearchRequest(seq=1, text="szkoły", sort="relevance", filters={},
+                                                     include_withdrawn=False, limit=40), old, None))
+        await pilot.pause()
+        assert result_ids(app) == newest == [ids[ARTICLES[1]["title"]]]
+
+
+@aio
+async def test_query_error_is_shown_inline(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*'"handel')
+        await settle(pilot, app)
+        error = app.screen.query_one("#query-error", Static)
+        assert error.display
+        assert "unclosed quote" in screen_text(error)
+        assert app.is_running and isinstance(app.screen, SearchScreen)
+        await pilot.press('"')
+        await settle(pilot, app)
+        assert not error.display
+        assert result_ids(app)[0] == ids[ARTICLES[0]["title"]]
+
+
+@aio
+async def test_filter_by_facet_and_remove_chip(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        facets = app.screen.query_one("#facets", FacetList)
+        option_ids = [facets.get_option_at_index(i).id for i in range(facets.option_count)]
+        target = facet_option_id("status", "archived")
+        assert target in option_ids and facet_option_id("year", "2019") in option_ids
+        facets.focus()
+        facets.highlighted = option_ids.index(target)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert result_ids(app) == [ids[ARTICLES[1]["title"]]]
+        chips = app.screen.query_one("#chips", FilterChips)
+        assert chips.display
+        chip = chips.query_one(Button)
+        assert "status: archived" in str(chip.label)
+        # a second facet narrows further; the chip removes its filter
+        chip.focus()
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert len(result_ids(app)) == 5
+        assert not chips.display
+
+
+@aio
+async def test_sort_toggle(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"policja")
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen) and screen.sort == "date"
+        assert screen.results is not None and screen.results.sort == "date"
+        dates = [h.published for h in screen.results.hits]
+        assert dates == sorted(dates, reverse=True)
+
+
+@aio
+async def test_withdrawn_hidden_until_asked(archive_root: Path, ids: dict[str, str]) -> None:
+    with Archive.open(archive_root) as other:
+        other.withdraw(ids[ARTICLES[2]["title"]], "duplicate")
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert ids[ARTICLES[2]["title"]] not in result_ids(app)
+        await pilot.press("ctrl+t")
+        await settle(pilot, app)
+        assert ids[ARTICLES[2]["title"]] in result_ids(app)
+
+
+@aio
+async def test_empty_archive_says_what_to_do(archive_root: Path) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        empty = app.screen.query_one("#empty", Static)
+        assert empty.display and not app.screen.query_one("#results").display
+        text = screen_text(empty)
+        assert "archive is empty" in text and "archivist watch" in text and "archivist ingest PATH" in text
+        assert "inbox" in text
+
+
+# --- the article ------------------------------------------------------------------------------------------------
+
+@aio
+async def test_open_article_shows_text_history_and_addresses(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[1]["title"]]
+    with Archive.open(archive_root, actor="cli:ola") as other:
+        other.relocate(aid, "https://krakow.policja.example.pl/seniorzy/wnuczek")
+    app = make_app(archive_root, time_format=fixed_time)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "wnuczka", aid)
+        body = screen.query_one("#art-body", Static)
+        assert "Oszuści dzwonią do seniorów" in str(body.visual)
+        content = body.content if hasattr(body, "content") else None
+        assert isinstance(content, Text)
+        marked = {content.plain[s.start:s.end] for s in content.spans}
+        assert marked == {"wnuczka"}
+        history = str(screen.query_one("#art-history", Static).render())
+        assert screen.history[-1].actor == "cli:ola" and screen.history[-1].type == "ArticleRelocated"
+        addresses = screen_text(screen.query_one("#art-addresses", Static))
+        assert "https://krakow.policja.example.pl/wnuczek" in addresses
+        assert "→ https://krakow.policja.example.pl/seniorzy/wnuczek" in addresses
+        assert "Relocation chain" in addresses and "current address" in addresses
+        del history
+        scroll = screen.query_one("#article")
+        await pilot.press("end")
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("home", "j")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchScreen)
+
+
+@aio
+async def test_history_lists_every_event_with_actor_and_source(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[1]["title"]]
+    app = make_app(archive_root, time_format=fixed_time)
+    async with app.run_test(size=(120, 60)) as pilot:
+        screen = await open_article(pilot, app, "wnuczka", aid)
+        await pilot.press("e")
+        await pilot.pause()
+        text = screen_text(screen.query_one("#art-history", Static))
+        assert "Published" in text and "Archived" in text and "fixture:test" in text
+        assert "Strona znajduje się w archiwum" in text and FIXED_TIME in text
+
+
+# --- actions --------------------------------------------------------------------------------------------------------
+
+async def _dialog(pilot, app: ArchivistApp, key: str) -> ActionDialog:  # type: ignore[no-untyped-def]
+    await pilot.press(key)
+    await pilot.pause()
+    assert isinstance(app.screen, ActionDialog)
+    return app.screen
+
+
+async def _type_and_confirm(pilot, app: ArchivistApp, text: str) -> None:  # type: ignore[no-untyped-def]
+    if text:
+        await pilot.press(*text)
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
+def _events(root: Path, aid: str) -> list:  # type: ignore[type-arg]
+    with Archive.open(root) as a:
+        return a.history(aid)
+
+
+@aio
+async def test_archive_cancel_then_confirm(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[0]["title"]]
+    before = len(_events(archive_root, aid))
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "raport", aid)
+        await _dialog(pilot, app, "a")
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert app.screen is screen and len(_events(archive_root, aid)) == before
+        dialog = await _dialog(pilot, app, "a")
+        dialog.query_one("#cancel", Button).press()
+        await settle(pilot, app)
+        assert len(_events(archive_root, aid)) == before
+        await _dialog(pilot, app, "a")
+        await _type_and_confirm(pilot, app, "baner archiwalny")
+        assert app.screen is screen
+        assert screen.view is not None and screen.view.status == "archived"  # updated at once
+        last = _events(archive_root, aid)[-1]
+        assert (last.type, last.actor, last.summary) == ("ArticleArchived", default_actor("tui"), "baner archiwalny")
+        assert "ARCHIVED" in screen_text(screen.query_one("#art-meta", Static))
+        # the search screen underneath shows the new status too
+        search = app.screen_stack[-2]
+        assert isinstance(search, SearchScreen)
+        assert search.results is not None
+        assert next(h for h in search.results.hits if h.id == aid).status == "archived"
+        await _dialog(pilot, app, "r")
+        await _type_and_confirm(pilot, app, "")
+        assert screen.view.status == "live"
+        assert _events(archive_root, aid)[-1].type == "ArticleRestored"
+
+
+@aio
+async def test_relocate_bad_url_is_refused_in_the_dialog(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[0]["title"]]
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "raport", aid)
+        dialog = await _dialog(pilot, app, "m")
+        field = dialog.query_one("#field", Input)
+        assert field.value == ARTICLES[0]["url"]
+        field.value = ""
+        await _type_and_confirm(pilot, app, "nie adres")
+        assert app.screen is dialog
+        error = dialog.query_one("#dialog-error", Static)
+        assert error.display and "not a web address" in screen_text(error)
+        assert _events(archive_root, aid)[-1].type == "ArticleTagged" or \
+            _events(archive_root, aid)[-1].type == "ArticlePublished"
+        field.value = ""
+        await _type_and_confirm(pilot, app, "https://www.gov.pl/web/mswia/raport")
+        assert app.screen is screen
+        assert screen.view is not None and screen.view.url == "https://www.gov.pl/web/mswia/raport"
+        assert _events(archive_root, aid)[-1].type == "ArticleRelocated"
+
+
+@aio
+async def test_withdraw_needs_a_reason(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[0]["title"]]
+    before = len(_events(archive_root, aid))
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "raport", aid)
+        dialog = await _dialog(pilot, app, "w")
+        await _type_and_confirm(pilot, app, "   ")
+        assert app.screen is dialog
+        assert "needs a reason" in screen_text(dialog.query_one("#dialog-error", Static))
+        assert len(_events(archive_root, aid)) == before
+        await _type_and_confirm(pilot, app, "dane osobowe")
+        assert app.screen is screen and screen.view is not None and screen.view.status == "withdrawn"
+        last = _events(archive_root, aid)[-1]
+        assert (last.type, last.summary) == ("ArticleWithdrawn", "dane osobowe")
+
+
+@aio
+async def test_tag_and_untag(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[0]["title"]]
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "raport", aid)
+        await _dialog(pilot, app, "t")
+        await _type_and_confirm(pilot, app, "raporty, handel ludźmi")
+        assert screen.view is not None and screen.view.tags == ["raporty", "handel ludźmi"]
+        await _dialog(pilot, app, "u")
+        await _type_and_confirm(pilot, app, "raporty")
+        assert screen.view.tags == ["handel ludźmi"]
+        types = [e.type for e in _events(archive_root, aid)][-3:]
+        assert types == ["ArticleTagged", "ArticleTagged", "ArticleUntagged"]
+
+
+@aio
+async def test_conflict_is_explained_and_the_view_refreshed(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[0]["title"]]
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "raport", aid)
+        shown = screen.view.version if screen.view else -1
+        dialog = await _dialog(pilot, app, "a")
+        with Archive.open(archive_root, actor="cli:kolega") as other:  # someone else, meanwhile
+            other.tag(aid, "pilne")
+        await _type_and_confirm(pilot, app, "mój powód")
+        assert app.screen is screen
+        notes = [n.message for n in app._notifications]
+        assert any("changed this article" in m for m in notes)
+        assert screen.view is not None and screen.view.version == shown + 1
+        assert screen.view.tags == ["pilne"] and screen.view.status == "live"  # their change, nothing of ours
+        events = _events(archive_root, aid)
+        assert [e.type for e in events][-1] == "ArticleTagged" and events[-1].actor == "cli:kolega"
+        # what was typed is kept for the next try, which now succeeds
+        dialog = await _dialog(pilot, app, "a")
+        assert dialog.query_one("#field", Input).value == "mój powód"
+        await _type_and_confirm(pilot, app, "")
+        assert screen.view.status == "archived"
+
+
+# --- live, comfort ----------------------------------------------------------------------------------------------------
+
+@aio
+async def test_live_arrival_appears_without_restart(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        with Archive.open(archive_root, actor="watch:test") as other:
+            new = other.publish(title="Nowy komunikat z inboxu", body="Świeżo przyjęty plik.",
+                                published=dt.date(2030, 1, 1), publisher="KWP w Gdańsku")
+        t0 = time.monotonic()
+        while new not in result_ids(app) and time.monotonic() - t0 < 5:
+            await asyncio.sleep(0.1)
+            await pilot.pause()
+        assert new in result_ids(app)
+        assert time.monotonic() - t0 < 2.5
+        assert result_ids(app)[0] == new  # newest first
+
+
+@aio
+async def test_help_lists_every_binding(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app.screen.query_one("#help-keys", Static))
+        for b in SearchScreen.BINDINGS + ArchivistApp.BINDINGS:
+            assert b.description and b.description in text, b  # type: ignore[union-attr]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchScreen)
+        await open_article(pilot, app, "raport", ids[ARTICLES[0]["title"]])
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app.screen.query_one("#help-keys", Static))
+        for b in ArticleScreen.BINDINGS:
+            assert b.description in text  # type: ignore[union-attr]
+
+
+def test_every_binding_has_a_description() -> None:
+    from tui.screens.dialogs import ActionDialog
+
+    for cls in (ArchivistApp, SearchScreen, ArticleScreen, ActionDialog, HelpScreen):
+        for b in cls.BINDINGS:
+            assert b.description, (cls.__name__, b)  # type: ignore[union-attr]
+
+
+@aio
+async def test_command_palette_offers_the_actions(archive_root: Path, ids: dict[str, str]) -> None:
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "raport", ids[ARTICLES[0]["title"]])
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"withdraw")
+        await pilot.pause(0.5)
+        options = app.screen.query_one("CommandList", OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("Withdraw" in p for p in prompts)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ActionDialog) and app.screen.dialog_title == "Withdraw"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        # and every key of the article screen is there by name
+        from tui.commands import ActionsProvider
+
+        provider = ActionsProvider(screen)
+        names = [hit.text async for hit in provider.discover()]
+        for b in ArticleScreen.BINDINGS:
+            assert b.description in names  # type: ignore[union-attr]
+
+
+# --- text from articles is shown literally -------------------------------------------------------------------------
+
+@aio
+async def test_markup_and_escape_bytes_are_shown_literally(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press(*"uwaga tytuł")
+        await settle(pilot, app)
+        assert result_ids(app) == [ids["injected"]]
+        rl = app.screen.query_one("#results", ResultList)
+        listing = screen_text(rl)
+        assert "[bold red]x[/]" in listing and "\\x1b[31m" in listing and "\x1b" not in listing
+        rl.focus()
+        await pilot.press("enter")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ArticleScreen)
+        for wid in ("#art-title", "#art-body"):
+            widget = screen.query_one(wid, Static)
+            lines = widget.render_lines(Region(0, 0, *widget.outer_size))
+            text = "\n".join(s.text for s in lines)
+            assert "[bold red]x[/]" in text and "\\x1b[31m" in text and "\x1b" not in text
+            for strip in lines:
+                for seg in strip:
+                    assert "\x1b" not in seg.text
+                    if "x[/]" in seg.text or seg.text.strip() == "x":
+                        assert not (seg.style and seg.style.color and seg.style.color.name == "red")
+        svg = app.export_screenshot()  # the whole screen, header included
+        assert "\x1b" not in svg
+        assert svg.count("[bold&#160;red]x[/]") >= 3  # header, title, body
+
+
+# --- `archivist demo` / `archivist tui` -------------------------------------------------------------------------
+
+def test_demo_builds_once_and_is_idempotent(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    root = tmp_path / "demo"
+    first = run_cli(root, "demo", "--no-tui", "--json")
+    assert first.code == 0, first.err
+    stats = first.json()
+    assert stats["articles"] >= 20 and stats["by_status"]["withdrawn"] >= 1
+    again = run_cli(root, "demo", "--no-tui", "--json")
+    assert again.code == 0 and again.json()["events"] == stats["events"]  # nothing appended twice
+    with Archive.open(root) as a:
+        actions = [e for x in a.articles() for e in a.history(x.id) if e.actor == "demo:archivist"
+                   and e.type in ("ArticleTagged", "ArticleRelocated", "ArticleWithdrawn", "ArticleRevised")]
+        assert {e.type for e in actions} == {"ArticleTagged", "ArticleRelocated", "ArticleWithdrawn",
+                                            "ArticleRevised"}
+        tags = {t for x in a.articles() for t in x.tags}
+        assert {"policja", "krakow", "mswia"} <= tags  # folder names became tags
+    helptext = run_cli(root, "--help").out
+    assert "tui" in helptext and "demo" in helptext

@@ -1,0 +1,106 @@
+"""Turning article strings into Rich `Text`, literally.
+
+Every string that comes from an article (title, body, publisher, tags, addresses, reasons, actors, file
+names) goes through `lit`: `Text(printable(s))` never interprets `[bold]`-style markup, and `printable`
+turns control characters (ESC among them) into visible `\\x1b` escapes, so nothing reaches the terminal
+but text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+from rich.text import Text
+
+from archivist.textutil import printable
+
+MATCH_STYLE = "bold reverse"
+STATUS_STYLES = {"live": "bold black on green", "archived": "bold black on yellow",
+                 "withdrawn": "bold white on red"}
+TimeFormat = Callable[[dt.datetime], str]
+
+
+def lit(value: object, style: str = "") -> Text:
+    return Text(printable("" if value is None else str(value)), style=style)
+
+
+def marked(text: str, marks: Iterable[tuple[int, int]], style: str = MATCH_STYLE, base: str = "") -> Text:
+    """`text` with the search's match offsets styled (offsets only hold when nothing had to be escaped)."""
+    out = lit(text, base)
+    if printable(text) == text:
+        for start, end in marks:
+            out.stylize(style, start, end)
+    return out
+
+
+def badge(status: str) -> Text:
+    return Text(f" {status.upper()} ", style=STATUS_STYLES.get(status, "reverse"))
+
+
+def local_time(t: dt.datetime) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def window(text: str, marks: list[tuple[int, int]], width: int) -> tuple[str, list[tuple[int, int]]]:
+    """At most `width` characters of a snippet, around its first match, with the marks shifted to fit."""
+    if len(text) <= width:
+        return text, marks
+    start = 0
+    if marks and marks[0][1] > width:
+        start = max(0, marks[0][0] - width // 4)
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < marks[0][0] else start
+    end = min(len(text), start + width)
+    piece = text[start:end]
+    shifted = [(a - start, min(b, end) - start) for a, b in marks if a >= start and a < end]
+    prefix = "… " if start else ""
+    suffix = " …" if end < len(text) else ""
+    return prefix + piece + suffix, [(a + len(prefix), b + len(prefix)) for a, b in shifted]
+
+
+# --- highlighting the query's words in a full article -------------------------------------------------------
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_OPERATORS = {"and", "or", "not", "to"}
+_FIELD = re.compile(r"\b\w+:")
+
+
+def fold(word: str) -> str:
+    """Lower case without diacritics (`ł` has no decomposition, so it is mapped by hand)."""
+    w = word.lower().replace("ł", "l")
+    return "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+
+
+def query_stems(query: str) -> list[str]:
+    """Folded stems of the query's words: enough of each word to catch its Polish inflections.
+
+    Field names (`title:`), operators and words of one or two letters are left out; a stem keeps all but the
+    last two letters of a long word (`handlu` → `hand`, matching `handel`, `handlowi`).
+    """
+    stems: list[str] = []
+    for raw in _WORD.findall(_FIELD.sub(" ", query)):
+        if raw.isdigit() and len(raw) < 4:
+            continue
+        w = fold(raw)
+        if len(w) < 3 or w in _OPERATORS:
+            continue
+        stem = w if len(w) <= 4 else w[: max(4, len(w) - 2)]
+        if stem not in stems:
+            stems.append(stem)
+    return stems
+
+
+def highlight_words(text: Text, stems: list[str], style: str = MATCH_STYLE) -> int:
+    """Style every word of `text` that starts with one of `stems`; returns how many were styled."""
+    if not stems:
+        return 0
+    n = 0
+    for m in _WORD.finditer(text.plain):
+        w = fold(m.group())
+        if any(w.startswith(s) for s in stems):
+            text.stylize(style, m.start(), m.end())
+            n += 1
+    return n

@@ -1,0 +1,299 @@
+"""One article: its text with the query's words marked, metadata, addresses, relocations and timeline;
+and the actions an archivist records on it, each behind a confirmation dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from archivist import errors
+from archivist.textutil import printable
+from tui.messages import ArchiveChanged, ArticleLoaded
+from tui.render import badge, highlight_words, lit, query_stems
+from tui.screens.dialogs import ActionDialog, Outcome
+
+
+class ArticleScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "Back"),
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("space", "page_down", "Page down", show=False),
+        Binding("b", "page_up", "Page up", show=False),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "bottom", "Bottom", show=False),
+        Binding("e", "events", "History", show=False),
+        Binding("a", "archive", "Archive"),
+        Binding("r", "restore", "Restore"),
+        Binding("m", "relocate", "Relocate"),
+        Binding("w", "withdraw", "Withdraw"),
+        Binding("t", "tag", "Tag"),
+        Binding("u", "untag", "Untag"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, article_id: str, *, query: str = "") -> None:
+        super().__init__()
+        self.article_id = article_id
+        self.search_text = query
+        self.view: Any | None = None
+        self.history: list[Any] = []
+        self._drafts: dict[str, str] = {}  # what was typed into a dialog whose action hit a conflict
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="article"):
+            yield Static(Text("Loading…", style="dim"), id="art-title")
+            yield Static("", id="art-meta")
+            yield Static("", id="art-body")
+            yield Static("", id="art-addresses", classes="section")
+            yield Static("", id="art-history", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#article").focus()
+        self.load()
+
+    # --- loading ------------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="article")
+    def load(self) -> None:
+        app: Any = self.app
+        view = resolution = resolve_error = None
+        history: list[Any] = []
+        try:
+            with app.archive_lock:
+                a = app.archive
+                view = a.show(self.article_id)
+                history = a.history(self.article_id)
+                first = view.urls[0].url if view.urls else view.url
+                if first:
+                    try:
+                        resolution = a.resolve(first)
+                    except errors.ArchivistError as exc:
+                        resolve_error = str(exc)
+        except Exception as exc:  # shown, never swallowed
+            self.post_message(ArticleLoaded(self.article_id, None, [], None, None, f"{type(exc).__name__}: {exc}"
+                                            if not isinstance(exc, errors.ArchivistError) else str(exc)))
+            return
+        self.post_message(ArticleLoaded(self.article_id, view, history, resolution, resolve_error, None))
+
+    def on_article_loaded(self, msg: ArticleLoaded) -> None:
+        if msg.error is not None:
+            self.query_one("#art-title", Static).update(lit(msg.error, "bold red"))
+            self.notify(msg.error, title="Cannot show the article", severity="error", markup=False)
+            return
+        self.view, self.history = msg.view, msg.history
+        self.render_article(msg.view, msg.history, msg.resolution, msg.resolve_error)
+
+    def render_article(self, v: Any, history: list[Any], resolution: Any, resolve_error: str | None) -> None:
+        fmt: Callable[[Any], str] = self.app.time_format  # type: ignore[attr-defined]
+        stems = query_stems(self.search_text)
+        title = lit(v.title, "bold")
+        highlight_words(title, stems)
+        self.query_one("#art-title", Static).update(title)
+        self.sub_title = printable(v.title)
+
+        meta = Table.grid(padding=(0, 2))
+        meta.add_column(style="bold", no_wrap=True)
+        meta.add_column()
+        status = badge(v.status)
+        if v.status_reason:
+            status.append_text(lit(" " + v.status_reason))
+        meta.add_row("status", status)
+        meta.add_row("published", lit(v.published or "unknown"))
+        meta.add_row("publisher", lit(v.publisher or "unknown"))
+        meta.add_row("address", lit(v.url or "none"))
+        meta.add_row("tags", lit(", ".join(v.tags) or "none"))
+        meta.add_row("id", lit(f"{v.id} · version {v.version} · {v.versions} text version(s)"))
+        meta.add_row("changed", lit(fmt(v.changed_at)))
+        self.query_one("#art-meta", Static).update(meta)
+
+        body = lit(v.body.strip())
+        marked = highlight_words(body, stems)
+        self.query_one("#art-body", Static).update(body)
+        if stems and not marked:
+            self.query_one("#art-body", Static).border_subtitle = "no words of the query in the text"
+
+        addresses: list[Any] = [Text("Addresses", style="bold underline")]
+        if not v.urls:
+            addresses.append(Text("This article has no address.", style="dim"))
+        for i, change in enumerate(v.urls):
+            line = Text("→ " if i == len(v.urls) - 1 else "  ")
+            line.append_text(lit(change.url))
+            line.append(f"  (from {fmt(change.recorded_at)})", style="dim")
+            addresses.append(line)
+        if resolution is not None and resolution.chain:
+            addresses.append(Text("\nRelocation chain", style="bold underline"))
+            addresses.append(lit(resolution.url))
+            for hop in resolution.chain:
+                how = "article moved" if hop.kind == "article" else "portal moved"
+                line = Text("  → ")
+                line.append_text(lit(hop.to_url))
+                line.append(f"  ({how}, {fmt(hop.recorded_at)})", style="dim")
+                addresses.append(line)
+            current = Text("current address: ", style="bold")
+            current.append_text(lit(resolution.current))
+            addresses.append(current)
+        elif resolve_error:
+            addresses.append(lit(f"relocation chain: {resolve_error}", "red"))
+        self.query_one("#art-addresses", Static).update(Group(*addresses))
+
+        events = Table(box=None, padding=(0, 1), show_edge=False, expand=True, title_justify="left",
+                       title=Text("History (oldest first)", style="bold underline"))
+        events.add_column("when", no_wrap=True, style="dim")
+        events.add_column("by", overflow="fold")
+        events.add_column("event", no_wrap=True)
+        events.add_column("what", ratio=1, overflow="fold")
+        for e in history:
+            what = lit(e.summary)
+            if e.source_file:
+                what.append_text(lit(f"  [from {e.source_file}]", "dim"))
+            events.add_row(lit(fmt(e.recorded_at)), lit(e.actor), lit(e.type.removeprefix("Article")), what)
+        self.query_one("#art-history", Static).update(events)
+
+    def on_archive_changed(self, msg: ArchiveChanged) -> None:
+        self.load()  # cheap, and keeps the view honest when another process changed the article
+
+    # --- scrolling ------------------------------------------------------------------------------------------
+
+    @property
+    def _scroll(self) -> VerticalScroll:
+        return self.query_one("#article", VerticalScroll)
+
+    def action_scroll_down(self) -> None:
+        self._scroll.scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self._scroll.scroll_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self._scroll.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self._scroll.scroll_page_up(animate=False)
+
+    def action_top(self) -> None:
+        self._scroll.scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self._scroll.scroll_end(animate=False)
+
+    def action_events(self) -> None:
+        self._scroll.scroll_to_widget(self.query_one("#art-addresses"), animate=False, top=True)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    # --- recording what happened ------------------------------------------------------------------------------
+
+    def _ask(self, action: str, title: str, question: Text, perform: Callable[[Any, str, int], int], *,
+             label: str, placeholder: str = "", value: str = "", required: str | None = None,
+             confirm: str = "Confirm", variant: str = "primary") -> None:
+        if self.view is None:
+            self.notify("The article is still loading.", severity="warning")
+            return
+        v = self.view
+        version = v.version  # what the screen showed: a change by anyone else since then is a conflict
+        app: Any = self.app
+
+        def run(text: str) -> int:
+            with app.archive_lock:
+                return perform(app.archive, text, version)
+
+        dialog = ActionDialog(title, question, label=label, placeholder=placeholder,
+                              value=self._drafts.pop(action, value), required=required, confirm=confirm,
+                              variant=variant, perform=run)
+        self.app.push_screen(dialog, lambda outcome: self._recorded(action, v, outcome))
+
+    def _recorded(self, action: str, v: Any, outcome: Outcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome.conflict is not None:
+            self._drafts[action] = outcome.value
+            self.notify(
+                f"Someone else changed this article after you opened it ({outcome.conflict}). Your {action} "
+                "was not recorded and nothing was lost: the view now shows their change; check it and try "
+                "again (what you typed is kept).",
+                title="Changed meanwhile", severity="warning", timeout=10, markup=False)
+        elif outcome.position:
+            self.notify(f"{action.capitalize()} recorded (event {outcome.position}).", timeout=3, markup=False)
+        else:
+            self.notify(f"Nothing to record: the article is already so ({action}).", severity="warning",
+                        timeout=4, markup=False)
+        self.load()
+        app: Any = self.app
+        app.announce_change()
+
+    def _quote(self, verb: str) -> Text:
+        assert self.view is not None
+        q = Text(f"{verb} ")
+        q.append_text(lit(self.view.title, "bold"))
+        q.append("?")
+        return q
+
+    def action_archive(self) -> None:
+        self._ask("archive", "Archive", self._quote("Record that this article was archived:"),
+                  lambda a, text, ver: a.archive(self.article_id, text, expected_version=ver,
+                                                 actor=self.app.actor),  # type: ignore[attr-defined]
+                  label="Reason (optional)", placeholder="e.g. banner 'Strona znajduje się w archiwum'",
+                  confirm="Archive")
+
+    def action_restore(self) -> None:
+        self._ask("restore", "Restore", self._quote("Record that this article is live again:"),
+                  lambda a, text, ver: a.restore(self.article_id, text, expected_version=ver,
+                                                 actor=self.app.actor),  # type: ignore[attr-defined]
+                  label="Reason (optional)", confirm="Restore")
+
+    def action_withdraw(self) -> None:
+        self._ask("withdraw", "Withdraw", self._quote("Hide this article from search (it stays in history):"),
+                  lambda a, text, ver: a.withdraw(self.article_id, text, expected_version=ver,
+                                                  actor=self.app.actor),  # type: ignore[attr-defined]
+                  label="Reason (required)", placeholder="why it is withdrawn",
+                  required="A withdrawal needs a reason: it stays in the article's history.",
+                  confirm="Withdraw", variant="error")
+
+    def action_relocate(self) -> None:
+        self._ask("relocate", "Relocate", self._quote("Record the new address of"),
+                  lambda a, text, ver: a.relocate(self.article_id, text, expected_version=ver,
+                                                  actor=self.app.actor),  # type: ignore[attr-defined]
+                  label="New address", placeholder="https://…", value=(self.view.url or "") if self.view else "",
+                  required="Type the new address (https://…).", confirm="Relocate")
+
+    def action_tag(self) -> None:
+        self._ask("tag", "Tag", self._quote("Add tags (comma-separated) to"),
+                  lambda a, text, ver: a.tag(self.article_id, *_tags(text), expected_version=ver,
+                                             actor=self.app.actor),  # type: ignore[attr-defined]
+                  label="Tags", placeholder="e.g. seniorzy, oszustwa", required="Type at least one tag.",
+                  confirm="Tag")
+
+    def action_untag(self) -> None:
+        if self.view is not None and not self.view.tags:
+            self.notify("This article has no tags.", severity="warning")
+            return
+        current = ", ".join(self.view.tags) if self.view else ""
+        question = self._quote("Remove tags from")
+        question.append("\nIts tags: ")
+        question.append_text(lit(current))
+        self._ask("untag", "Untag", question,
+                  lambda a, text, ver: a.untag(self.article_id, *_tags(text), expected_version=ver,
+                                               actor=self.app.actor),  # type: ignore[attr-defined]
+                  label="Tags to remove", placeholder=current, required="Type at least one tag to remove.",
+                  confirm="Untag", variant="warning")
+
+
+def _tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]

@@ -1,0 +1,275 @@
+"""The search screen: a query box that searches as you type, the hits, facet counts and filter chips."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.worker import get_current_worker
+
+from archivist import errors
+from tui.messages import ArchiveChanged, ResultsShown, SearchDone, SearchRequest
+from tui.render import lit
+from tui.widgets.facets import FacetList, FilterChips, parse_facet_option_id, search_options
+from tui.widgets.results import ResultList
+
+DEBOUNCE = 0.15
+PAGE = 15  # snippets cost ~2 ms a hit; a screen shows 4-8 hits, more load on the way down
+
+
+class SearchScreen(Screen[None]):
+    """Searches as you type: the first key after a pause searches at once; keys typed within the next
+    `DEBOUNCE` seconds are gathered into one search at the end of it."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "toggle_sort", "Sort"),
+        Binding("ctrl+t", "toggle_withdrawn", "Withdrawn"),
+        Binding("ctrl+l", "clear_filters", "Clear filters"),
+        Binding("ctrl+o", "open_article", "Open", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", show=False),
+        Binding("slash", "focus_query", "Search box", show=False),
+        Binding("escape", "focus_query", "Back to the search box", show=False),
+        Binding("down", "focus_results", "Go to the results", show=False),
+        Binding("ctrl+n", "more", "More results", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = "relevance"
+        self.include_withdrawn = False
+        self.filters: dict[str, str] = {}
+        self.limit = PAGE
+        self.results: Any | None = None
+        self._seq = 0  # the newest request
+        self._shown = 0  # the request whose answer is on screen
+        self._last_fire = 0.0
+        self._pending: Timer | None = None
+        self._question: tuple[Any, ...] = ()
+        self.requested_at: dict[int, float] = {}  # seq -> when its key was pressed (for the bench)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="Search: handel ludźmi, \"metoda na wnuczka\", title:policja published:2015..2017",
+                    id="query")
+        yield Static("", id="query-error")
+        yield FilterChips(id="chips")
+        yield Static("", id="summary")
+        with Horizontal(id="main"):
+            with Vertical(id="results-pane"):
+                yield ResultList(id="results")
+                yield Static("", id="empty")
+            yield FacetList(id="facets")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#chips", FilterChips).display = False
+        self.query_one("#query-error").display = False
+        self.query_one("#empty").display = False
+        self.query_one("#facets", FacetList).border_title = "Filter"
+        self.query_one("#results", ResultList).border_title = "Articles"
+        self.query_one("#query", Input).focus()
+        self.request_search()
+
+    # --- running searches -------------------------------------------------------------------------------
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#query", Input).value
+
+    @on(Input.Changed, "#query")
+    def _typed(self, event: Input.Changed) -> None:
+        self.limit = PAGE
+        self.schedule_search()
+
+    def schedule_search(self) -> None:
+        """Leading edge at once, then at most one search per `DEBOUNCE` while keys keep coming."""
+        now = time.monotonic()
+        self.requested_at[self._seq + 1] = time.perf_counter()
+        if self._pending is not None:
+            return  # the pending trailing search will pick up the newest text
+        wait = self._last_fire + DEBOUNCE - now
+        if wait <= 0:
+            self.request_search()
+        else:
+            self._pending = self.set_timer(wait, self._fire_pending)
+
+    def _fire_pending(self) -> None:
+        self._pending = None
+        self.request_search()
+
+    def request_search(self) -> None:
+        self._last_fire = time.monotonic()
+        self._seq += 1
+        self.requested_at.setdefault(self._seq, time.perf_counter())
+        self.run_search(SearchRequest(seq=self._seq, text=self.query_text, sort=self.sort,
+                                      filters=dict(self.filters), include_withdrawn=self.include_withdrawn,
+                                      limit=self.limit))
+
+    @work(thread=True, exclusive=True, group="search")
+    def run_search(self, req: SearchRequest) -> None:
+        worker = get_current_worker()
+        app: Any = self.app
+        with app.archive_lock:
+            if worker.is_cancelled or req.seq != self._seq:
+                return  # a newer request superseded this one before it started
+            try:
+                a = app.archive
+                head = a.log.head()
+                sort = "date" if not req.text.strip() and req.sort == "relevance" else req.sort
+                res = a.search(req.text, limit=req.limit, sort=sort, include_withdrawn=req.include_withdrawn,
+                               **search_options(req.filters))
+                empty = res.total == 0 and not a.refresh().articles
+                inbox = str((a.root / "inbox").resolve())
+            except errors.QueryError as exc:
+                self.post_message(SearchDone(req, None, str(exc), query_error=True))
+                return
+            except Exception as exc:  # shown, never swallowed
+                self.post_message(SearchDone(req, None, f"{type(exc).__name__}: {exc}"))
+                return
+        app.saw_head(head)
+        self.post_message(SearchDone(req, res, None, empty_archive=empty, inbox=inbox))
+
+    def on_search_done(self, msg: SearchDone) -> None:
+        if msg.request.seq < self._shown:
+            return  # an older answer arriving late never replaces a newer one
+        self._shown = msg.request.seq
+        error = self.query_one("#query-error", Static)
+        if msg.error is not None:
+            error.update(Text(f"⚠ {msg.error}"))  # built as Text: the message may quote the query
+            error.display = True
+            if not msg.query_error:
+                self.app.notify(msg.error, title="Search failed", severity="error", markup=False)
+            return
+        error.display = False
+        self.results = res = msg.results
+        results = self.query_one("#results", ResultList)
+        empty = self.query_one("#empty", Static)
+        question = (msg.request.text, msg.request.sort, tuple(sorted(msg.request.filters.items())),
+                    msg.request.include_withdrawn)
+        results.show(res, same_question=question == self._question)
+        self._question = question
+        self.query_one("#facets", FacetList).show(res.facets, self.filters)
+        self.query_one("#chips", FilterChips).show(self.filters)
+        if msg.empty_archive:
+            empty.update(Text.assemble(
+                ("The archive is empty.\n\n", "bold"),
+                "Drop files into ", (msg.inbox, "bold"), " and run ", ("archivist watch", "bold"),
+                ",\nor run ", ("archivist ingest PATH", "bold"), " (or ", ("archivist demo", "bold"),
+                " for sample articles).\n\nNew articles appear here as they arrive."))
+        elif not res.hits:
+            text = Text("No articles match.")
+            if res.suggestion:
+                text.append("  Did you mean: ")
+                text.append_text(lit(res.suggestion, "bold"))
+            if self.filters:
+                text.append("\nRemove a filter (the chips above, or ctrl+l) to widen the search.")
+            empty.update(text)
+        empty.display = not res.hits
+        results.display = bool(res.hits)
+        self.query_one("#summary", Static).update(self._summary(res))
+        started = self.requested_at.pop(msg.request.seq, None)
+        for old in [s for s in self.requested_at if s < msg.request.seq]:
+            self.requested_at.pop(old, None)
+        if started is not None:
+            self.app.post_message(ResultsShown(msg.request.seq, time.perf_counter() - started))
+
+    def _summary(self, res: Any) -> Text:
+        shown = f"{len(res.hits)} of " if len(res.hits) < res.total else ""
+        sort = "newest first" if res.sort == "date" else "by relevance"
+        out = Text(f"{shown}{res.total} articles", style="bold")
+        out.append(f" · {sort}", style="dim")
+        out.append(" · withdrawn shown" if self.include_withdrawn else "", style="dim")
+        if res.suggestion and res.hits:
+            out.append(" · did you mean: ", style="dim")
+            out.append_text(lit(res.suggestion, "italic"))
+        return out
+
+    def on_archive_changed(self, msg: ArchiveChanged) -> None:
+        self.request_search()
+
+    # --- choosing -------------------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#results")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.open_article(event.option.id)
+
+    def open_article(self, article_id: str) -> None:
+        from tui.screens.article import ArticleScreen
+
+        self.app.push_screen(ArticleScreen(article_id, query=self.query_text))
+
+    @on(OptionList.OptionHighlighted, "#results")
+    def _near_the_end(self, event: OptionList.OptionHighlighted) -> None:
+        res = self.results
+        if res is not None and event.option_index >= len(res.hits) - 2 and len(res.hits) < res.total \
+                and self.limit <= len(res.hits):
+            self.action_more()
+
+    @on(OptionList.OptionSelected, "#facets")
+    def _facet_chosen(self, event: OptionList.OptionSelected) -> None:
+        if not event.option.id:
+            return
+        facet, value = parse_facet_option_id(event.option.id)
+        if self.filters.get(facet) == value:
+            del self.filters[facet]
+        else:
+            self.filters[facet] = value
+        self.limit = PAGE
+        self.request_search()
+
+    @on(FilterChips.Removed)
+    def _chip_removed(self, event: FilterChips.Removed) -> None:
+        self.filters.pop(event.facet, None)
+        self.request_search()
+        self.query_one("#query", Input).focus()
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self) -> None:
+        self.action_focus_results()
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def action_toggle_sort(self) -> None:
+        self.sort = "date" if self.sort == "relevance" else "relevance"
+        self.notify(f"Sorted by {'date (newest first)' if self.sort == 'date' else 'relevance'}", timeout=2)
+        self.request_search()
+
+    def action_toggle_withdrawn(self) -> None:
+        self.include_withdrawn = not self.include_withdrawn
+        self.request_search()
+
+    def action_clear_filters(self) -> None:
+        self.filters.clear()
+        self.request_search()
+
+    def action_refresh(self) -> None:
+        self.request_search()
+
+    def action_more(self) -> None:
+        self.limit += PAGE
+        self.request_search()
+
+    def action_focus_query(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def action_focus_results(self) -> None:
+        results = self.query_one("#results", ResultList)
+        if results.display and results.option_count:
+            results.focus()
+
+    def action_open_article(self) -> None:
+        aid = self.query_one("#results", ResultList).highlighted_id
+        if aid:
+            self.open_article(aid)
+        else:
+            self.notify("No article is highlighted.", severity="warning")
+

@@ -1,0 +1,102 @@
+"""Facet counts to filter by, and the chips showing the filters in force."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Button, OptionList
+from textual.widgets.option_list import Option
+
+from tui.render import lit
+
+FACET_TITLES = {"status": "Status", "publisher": "Publisher", "year": "Year"}
+SEP = "\x1f"
+
+
+def facet_option_id(facet: str, value: str) -> str:
+    return f"{facet}{SEP}{value}"
+
+
+def parse_facet_option_id(option_id: str) -> tuple[str, str]:
+    facet, _, value = option_id.partition(SEP)
+    return facet, value
+
+
+class FacetList(OptionList):
+    """Headed groups of `value  count`; choosing one adds the filter (or, if in force, removes it)."""
+
+    def show(self, facets: dict[str, dict[str, int]], active: dict[str, str]) -> None:
+        keep = None
+        if self.highlighted is not None and self.option_count:
+            keep = self.get_option_at_index(self.highlighted).id
+        options: list[Option] = []
+        for facet, title in FACET_TITLES.items():
+            counts = facets.get(facet) or {}
+            if not counts:
+                continue
+            options.append(Option(Text(title, style="bold underline"), disabled=True))
+            for value, count in counts.items():
+                on = active.get(facet) == value
+                line = Text("✓ " if on else "  ")
+                line.append_text(lit(value, "bold" if on else ""))
+                line.append(f"  {count}", style="dim")
+                options.append(Option(line, id=facet_option_id(facet, value)))
+        self.clear_options()
+        self.add_options(options)
+        ids = [o.id for o in options]
+        if keep in ids:
+            self.highlighted = ids.index(keep)
+
+
+class Chip(Button):
+    """One filter in force; pressing it removes the filter."""
+
+    def __init__(self, facet: str, value: str) -> None:
+        label = Text(f"{facet}: ")
+        label.append_text(lit(value))
+        label.append(" ✕")
+        super().__init__(label, classes="chip", compact=True)
+        self.facet = facet
+        self.value = value
+
+
+class FilterChips(Horizontal):
+    """The filters in force, each a removable chip."""
+
+    class Removed(Message):
+        def __init__(self, facet: str) -> None:
+            super().__init__()
+            self.facet = facet
+
+    shown: dict[str, str] = {}
+
+    def show(self, filters: dict[str, str]) -> None:
+        if filters == self.shown:
+            return
+        self.shown = dict(filters)
+        self.remove_children()
+        self.mount_all([Chip(f, v) for f, v in filters.items()])
+        self.display = bool(filters)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if isinstance(event.button, Chip):
+            event.stop()
+            self.post_message(self.Removed(event.button.facet))
+
+
+def search_options(filters: dict[str, str]) -> dict[str, Any]:
+    """Search options for the chosen facet values."""
+    import datetime as dt
+
+    options: dict[str, Any] = {}
+    if "status" in filters:
+        options["status"] = filters["status"]
+    if "year" in filters and filters["year"].isdigit():
+        y = int(filters["year"])
+        options["since"], options["until"] = dt.date(y, 1, 1), dt.date(y, 12, 31)
+    if "publisher" in filters:
+        options["publisher"] = filters["publisher"]
+    return options
