@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.relevance [--corpus C] [--queries Q] [--qrels R] [--limit N]
                                          [--empty-title lead|blank|both] [--archive DIR] [--no-fts5]
+                                         [--feedback K,M,ALPHA[,rm3|bo1][,idf][,df2][,q3] ...]
 
 Every corpus document goes in through the product's own path: the corpus is written as `.jsonl` article
 records ({url, title, body}) and ingested with `archivist.ingest.service.Ingestor` into a temp archive
@@ -18,6 +19,15 @@ artefact, not the product: `blank` is the honest figure there.
 Peer: SQLite FTS5 (`unicode61 remove_diacritics 2`), columns title and body, bm25(), the OR of the query's
 words (each quoted), same queries, same process. Prints nDCG@10, recall@10, MRR@10 and p50/p95 query time.
 A query must never crash the bench: QueryErrors and other exceptions are counted (and scored as empty).
+
+Feedback (`--feedback`, repeatable, one row each): pseudo-relevance feedback (`index.feedback.expand`) applied
+in the bench around the product's query: the default query (`index.query.parse_query`) runs on
+`archive.index.searcher()` with the product's view (current versions, withdrawn masked), its top K hits'
+bodies (from the log) give M expansion terms, and the expanded query runs again the same way. Extra flags:
+`bo1` (Bo1 term model; default rm3), `idf` (weight terms by idf), `df2` (terms in >= 2 feedback docs only),
+`q3` (expand only queries of >= 3 content words), `keepq` (original query terms may be re-weighted),
+`maxdf=F` (skip terms in more than F of the collection; default 0.1). The timing is the whole two-pass query.
+A row `whoosh path (no feedback)` checks that the bench's own first pass ranks as `archive.search` does.
 """
 
 from __future__ import annotations
@@ -156,6 +166,75 @@ def run_ours(archive, id_map, queries):
     return ranked, times, errs, examples
 
 
+# --- pseudo-relevance feedback (index.feedback) around the product's default query ---------------------------
+
+def parse_feedback(spec: str) -> dict:
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if len(parts) < 3:
+        raise SystemExit(f"--feedback K,M,ALPHA[,flags]: {spec!r}")
+    opts: dict = {"k": int(parts[0]), "m": int(parts[1]), "alpha": float(parts[2]), "method": "rm3",
+                  "idf": False, "min_fb_df": 1, "min_words": 0, "max_df_ratio": 0.1}
+    for p in parts[3:]:
+        if p in ("rm3", "bo1"):
+            opts["method"] = p
+        elif p == "keepq":
+            opts["keep_query_terms"] = True
+        elif p == "idf":
+            opts["idf"] = True
+        elif p.startswith("df"):
+            opts["min_fb_df"] = int(p[2:])
+        elif p.startswith("q"):
+            opts["min_words"] = int(p[1:])
+        elif p.startswith("maxdf="):
+            opts["max_df_ratio"] = float(p[6:])
+        else:
+            raise SystemExit(f"--feedback: unknown flag {p!r}")
+    return opts
+
+
+def run_feedback(archive, id_map, queries, opts: dict | None):
+    """Like run_ours, but through whoosh directly: parse, first pass, (expand, second pass). opts None: one pass."""
+    from whoosh import query as Q
+
+    from index.feedback import content_word_count, expand
+    from index.query import parse_query
+
+    ranked: dict[str, list[str]] = {}
+    times: list[float] = []
+    errs: dict[str, int] = {"QueryError": 0, "other": 0}
+    examples: list[str] = []
+    ix = archive.index
+    ix.catch_up()
+    body_of = archive._body_of
+    current, withdrawn = Q.Term("current", "1"), Q.Term("status", "withdrawn")
+    opts = dict(opts or {})
+    min_words = opts.pop("min_words", 0)
+    k = opts.get("k", 0)
+    for qid, text in queries:
+        t0 = time.perf_counter()
+        try:
+            q, wants_withdrawn = parse_query(text)
+            s = ix.searcher()
+            mask = None if wants_withdrawn else withdrawn
+            res = s.search(q, limit=max(K, k), filter=current, mask=mask, optimize=False)
+            fields = [h.fields() for h in res]
+            if opts and content_word_count(text) >= min_words:
+                scores = [h.score for h in res]
+                q2 = expand(s, q, fields, body_of, scores=scores, **opts)
+                if q2 is not q:
+                    res = s.search(q2, limit=K, filter=current, mask=mask, optimize=False)
+                    fields = [h.fields() for h in res]
+            ranked[qid] = [id_map.get(f["id"], "?") for f in fields[:K]]
+        except Exception as exc:  # noqa: BLE001 - the bench must survive any query
+            name = "QueryError" if type(exc).__name__ == "QueryError" else "other"
+            errs[name] += 1
+            ranked[qid] = []
+            if len(examples) < 5:
+                examples.append(f"{type(exc).__name__} {text!r}: {exc}")
+        times.append((time.perf_counter() - t0) * 1000)
+    return ranked, times, errs, examples
+
+
 # --- FTS5 peer ------------------------------------------------------------------------------------------------
 
 _FTS_WORD = re.compile(r"\w+")
@@ -200,7 +279,7 @@ def score(ranked, qrels, queries):
 
 def row(name, ranked, times, errs, qrels, queries) -> str:
     n, r, m = score(ranked, qrels, queries)
-    return (f"{name:<22} {n:>8.4f} {r:>10.4f} {m:>8.4f} {statistics.median(times):>9.2f} "
+    return (f"{name:<26} {n:>8.4f} {r:>10.4f} {m:>8.4f} {statistics.median(times):>9.2f} "
             f"{pct(times, 95):>9.2f} {errs['QueryError']:>7} {errs['other']:>6}")
 
 
@@ -215,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                          "indexes no words, or both (two rows; default)")
     ap.add_argument("--archive", type=Path, default=None, help="build into / reuse this archive folder")
     ap.add_argument("--no-fts5", action="store_true")
+    ap.add_argument("--feedback", action="append", default=[], metavar="K,M,ALPHA[,flags]",
+                    help="add a row with pseudo-relevance feedback (index.feedback); repeatable; flags: rm3|bo1, "
+                         "idf, df2, q3, keepq, maxdf=F")
     args = ap.parse_args(argv)
 
     docs, queries, qrels = load_beir(args.corpus, args.queries, args.qrels)
@@ -233,20 +315,27 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         archive, id_map, _ = build_archive(root, docs, mode)
         builds.append(f"{mode}: {len(id_map)} articles, ingest+index {time.perf_counter() - t0:.1f} s")
+        label = "archivist" if titled == len(docs) else f"archivist title={mode}"
         try:
             ranked, times, errs, ex = run_ours(archive, id_map, queries)
+            rows.append(row(label, ranked, times, errs, qrels, queries))
+            examples += [e for e in ex if e not in examples]
+            if args.feedback:
+                ranked, times, errs, ex = run_feedback(archive, id_map, queries, None)
+                rows.append(row("whoosh path (no feedback)", ranked, times, errs, qrels, queries))
+            for spec in args.feedback:
+                ranked, times, errs, ex = run_feedback(archive, id_map, queries, parse_feedback(spec))
+                rows.append(row(f"+prf {spec}", ranked, times, errs, qrels, queries))
+                examples += [e for e in ex if e not in examples]
         finally:
             archive.close()
-        label = "archivist" if titled == len(docs) else f"archivist title={mode}"
-        rows.append(row(label, ranked, times, errs, qrels, queries))
-        examples += [e for e in ex if e not in examples]
     notitle = "" if titled else " -- the set has NO titles: rows show synthesized titles (lead = first " \
         f"{LEAD_WORDS} words of the body, blank = a placeholder that indexes nothing)"
     print(f"corpus {args.corpus} : {len(docs)} docs ({titled} with a title{notitle})")
     print("build " + "; ".join(builds))
     print(f"queries {len(queries)} judged ({args.qrels.name}); top {K}; "
           "archive.search(text, limit=10, facets=False, snippets=False)")
-    print(f"{'system':<22} {'nDCG@10':>8} {'recall@10':>10} {'MRR@10':>8} {'p50 ms':>9} {'p95 ms':>9} "
+    print(f"{'system':<26} {'nDCG@10':>8} {'recall@10':>10} {'MRR@10':>8} {'p50 ms':>9} {'p95 ms':>9} "
           f"{'QErrors':>7} {'crash':>6}")
     for r in rows:
         print(r)
