@@ -42,6 +42,7 @@ from archivist.ingest.service import DUPLICATE, REJECTED, FileOutcome, Ingestor,
 DONE, REJECTED_DIR = ".done", ".rejected"
 LOCK_NAME = ".watch.lock"
 REASON_SUFFIX = ".reason.txt"
+INDEX_LAG = 5.0  # seconds: during a burst of files the index catches up this often, not after every batch
 
 Signature = tuple[int, int, int, int]  # (mode, size, mtime_ns, inode)
 
@@ -287,10 +288,24 @@ class Watcher:
                         self.scan()
                     next_rescan = now + self.rescan
                 ready = self._ready(time.monotonic())
-                for i in range(0, len(ready), self.batch_files):
-                    if self.stop_event.is_set():
-                        break
-                    self._process(ready[i:i + self.batch_files])
+                if len(ready) <= self.batch_files:
+                    if ready:
+                        self._process(ready)  # the append brings the index up to date at once
+                    continue
+                # A burst: the index catches up every few seconds instead of after every batch.
+                self.archive.defer_index = True
+                caught_up = time.monotonic()
+                try:
+                    for i in range(0, len(ready), self.batch_files):
+                        if self.stop_event.is_set():
+                            break
+                        self._process(ready[i:i + self.batch_files])
+                        if time.monotonic() - caught_up >= INDEX_LAG:
+                            self._catch_up_index()
+                            caught_up = time.monotonic()
+                finally:
+                    self.archive.defer_index = False
+                    self._catch_up_index()
         except errors.IntegrityError as exc:
             self.fatal = exc
             self._note("error", "integrity", f"the log refuses writes, stopping: {exc}")
@@ -299,6 +314,14 @@ class Watcher:
             self._note("error", "internal", str(self.fatal))
         finally:
             self.stop_event.set()
+
+    def _catch_up_index(self) -> None:
+        try:
+            self.archive.catch_up_index()
+        except errors.IntegrityError:
+            raise
+        except Exception as exc:  # a projection: the next append or search catches up again
+            self._note("error", "index", f"cannot bring the index up to date: {_describe(exc)}")
 
     def _retry_failed(self, now: float) -> None:
         for path, (_, not_before) in list(self._failed.items()):
@@ -383,13 +406,12 @@ class Watcher:
                 outcomes[name] = immediate
             taken.append(item)
         ing.flush()
-        for o in ing.done:
-            outcomes[o.file] = o
+        for committed in ing.done:
+            outcomes[committed.file] = committed
         for path, name, tags, sig in taken:
-            o = outcomes.get(name)
-            if o is None:  # cannot happen: every queued file is committed or raised above
-                continue
-            self._finish(path, Path(name), tags, sig, o)
+            outcome = outcomes.get(name)
+            if outcome is not None:  # always: every queued file is committed, or flush raised
+                self._finish(path, Path(name), tags, sig, outcome)
 
     def _finish(self, path: Path, rel: Path, tags: tuple[str, ...], sig: Signature, o: FileOutcome) -> None:
         known = o.result == DUPLICATE

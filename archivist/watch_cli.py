@@ -114,6 +114,8 @@ def register_watch(add: Any, read: argparse.ArgumentParser) -> None:
     sp = add("watch", cmd_watch,
              "watch a folder and ingest what is dropped into it, once, until interrupted "
              "(subfolders become tags; done files move to .done/, rejected ones to .rejected/)", [read])
+    sp.epilog = ("With --json the output is a stream, not one document: one JSON object per line (NDJSON) for "
+                 "each file, as it is finished. SIGINT or SIGTERM stops the watcher after the file in hand (exit 0).")
     sp.add_argument("inbox", nargs="?", metavar="INBOX", help="folder to watch (default ARCHIVE/inbox)")
     sp.add_argument("--poll", type=_positive_seconds, metavar="SECONDS",
                     help="poll every SECONDS instead of file-system events (network file systems)")

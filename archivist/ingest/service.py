@@ -127,18 +127,18 @@ class Ingestor:
             digest, size = data
             if digest in self.archive.refresh().sources or digest in self._pending_digests:
                 return FileOutcome(file=name, digest=digest, result=DUPLICATE)
-            return self._reject(name, digest, size,
-                                f"file is {size / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB",
-                                keep=None)
+            self._reject(name, digest, size,
+                         f"file is {size / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB", keep=None)
+            return None
         digest = hashlib.sha256(data).hexdigest()
         st = self.archive.refresh()
         if digest in st.sources or digest in self._pending_digests:
-            o = FileOutcome(file=name, digest=digest, result=DUPLICATE)
-            return o
+            return FileOutcome(file=name, digest=digest, result=DUPLICATE)
         try:
             result = parse(name, data, max_bytes=self.max_bytes)
         except Rejected as exc:
-            return self._reject(name, digest, len(data), exc.reason, keep=data)
+            self._reject(name, digest, len(data), exc.reason, keep=data)
+            return None
         ids = {self._identity(a)[0] for a in result.articles}
         if ids & self._pending_ids or (result.relocations and self._pending):
             # The same article twice in one batch, or redirects that may name an article of this batch:
