@@ -375,3 +375,34 @@ def test_sigkill_never_loses_an_acknowledged_blob(tmp_path: Path) -> None:
     assert [d for d in acknowledged if not store.verify(d)] == []
     assert store.check() == []  # nothing partial under any final name
     assert set(store) >= acknowledged
+
+
+def test_deferred_puts_become_durable_with_one_sync(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    class Counting(FileOps):
+        def fsync(self, fd: int) -> None:
+            calls.append("fsync")
+            super().fsync(fd)
+
+        def syncfs(self, fd: int) -> None:
+            calls.append("syncfs")
+            super().syncfs(fd)
+
+    store = BlobStore(tmp_path / "b", ops=Counting())
+    digests = [store.put(f"blob {i}".encode(), sync=False) for i in range(20)]
+    assert "fsync" not in calls and all(store.verify(d) for d in digests)
+    store.sync()
+    store.sync()  # nothing new: no second flush
+    assert calls == ["syncfs"]
+
+
+def test_a_failing_deferred_sync_is_a_blob_error(tmp_path: Path) -> None:
+    class Failing(FileOps):
+        def syncfs(self, fd: int) -> None:
+            raise OSError(errno.EIO, "Input/output error")
+
+    store = BlobStore(tmp_path / "b", ops=Failing())
+    store.put(b"x", sync=False)
+    with pytest.raises(BlobError, match="durable"):
+        store.sync()

@@ -8,6 +8,7 @@ scored: Polish letters count for it, controls and rarely used symbols against it
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 from .model import Rejected
@@ -51,10 +52,14 @@ def _score(text: str) -> int:
     return score
 
 
+_ASCII_BAD = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def _plausible(text: str) -> bool:
     """Reject decodings that are mostly nonsense symbols: random bytes decode under ISO-8859-2 too."""
-    non_ascii = [ch for ch in text if ch >= "\x80"]
-    bad = sum(1 for ch in text if _bad(ch))
+    non_ascii = _NON_ASCII.findall(text)  # only these need a closer look; Polish prose is mostly ASCII
+    bad = len(_ASCII_BAD.findall(text)) + sum(1 for ch in non_ascii if _bad(ch))
     if bad > max(4, len(text) // 50):
         return False
     if not non_ascii:

@@ -144,7 +144,7 @@ class Ingestor:
             # The same article twice in one batch, or redirects that may name an article of this batch:
             # commit what is queued first, so the plan below sees it.
             self.flush()
-        self.archive.blobs.put(data)
+        self.archive.blobs.put(data, sync=False)
 
         def plan() -> tuple[FileOutcome, list[AppendRequest]]:
             self.archive.refresh()
@@ -156,7 +156,7 @@ class Ingestor:
 
     def _reject(self, name: str, digest: str, size: int, reason: str, keep: bytes | None) -> None:
         if keep is not None:
-            self.archive.blobs.put(keep)
+            self.archive.blobs.put(keep, sync=False)
         else:
             reason += " (bytes not kept in the archive)"
         outcome = FileOutcome(file=name, digest=digest, result=REJECTED, reason=reason)
@@ -261,6 +261,11 @@ class Ingestor:
         self._pending_digests.clear()
         if not pending:
             return []
+        try:
+            self.archive.blobs.sync()  # the original bytes are durable before any event points at them
+        except OSError as exc:
+            raise errors.IntegrityError(f"could not store the files durably ({exc}); nothing was recorded, "
+                                        "ingest them again") from exc
         try:
             self.archive.append([r for _, reqs, _ in pending for r in reqs], actor=self.actor)
             outcomes = [o for o, _, _ in pending]
