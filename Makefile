@@ -22,11 +22,15 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
+# Benchmarks print figures and ratios against a peer measured in the same run; they assert nothing.
 bench: $(STAMP)
 	$(BIN)/python -m bench.log
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.tui
+	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check store index archivist tui tests bench
