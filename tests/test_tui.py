@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.geometry import Region
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
 from textual.worker import WorkerCancelled
 
 from archivist.archive import Archive, default_actor
 from tui.app import ArchivistApp, make_app
 from tui.screens.article import ArticleScreen
 from tui.screens.dialogs import ActionDialog
+from tui.screens.diff import FIRST_VERSION, DiffScreen
 from tui.screens.help import HelpScreen
 from tui.screens.search import SearchScreen
 from tui.widgets.facets import FacetList, FilterChips, facet_option_id
@@ -265,7 +266,7 @@ async def test_open_article_shows_text_history_and_addresses(archive_root: Path,
         assert isinstance(content, Text)
         marked = {content.plain[s.start:s.end] for s in content.spans}
         assert marked == {"wnuczka"}
-        history = str(screen.query_one("#art-history", Static).render())
+        history = screen_text(screen.query_one("#art-history", OptionList))
         assert screen.history[-1].actor == "cli:ola" and screen.history[-1].type == "ArticleRelocated"
         addresses = screen_text(screen.query_one("#art-addresses", Static))
         assert "https://krakow.policja.example.pl/wnuczek" in addresses
@@ -291,7 +292,7 @@ async def test_history_lists_every_event_with_actor_and_source(archive_root: Pat
         screen = await open_article(pilot, app, "wnuczka", aid)
         await pilot.press("e")
         await pilot.pause()
-        text = screen_text(screen.query_one("#art-history", Static))
+        text = screen_text(screen.query_one("#art-history", OptionList))
         assert "Published" in text and "Archived" in text and "fixture:test" in text
         assert "Strona znajduje się w archiwum" in text and FIXED_TIME in text
 
@@ -477,7 +478,7 @@ async def test_help_lists_every_binding(archive_root: Path, ids: dict[str, str])
 def test_every_binding_has_a_description() -> None:
     from tui.screens.dialogs import ActionDialog
 
-    for cls in (ArchivistApp, SearchScreen, ArticleScreen, ActionDialog, HelpScreen):
+    for cls in (ArchivistApp, SearchScreen, ArticleScreen, ActionDialog, HelpScreen, DiffScreen):
         for b in cls.BINDINGS:
             assert b.description, (cls.__name__, b)  # type: ignore[union-attr]
 
@@ -485,7 +486,6 @@ def test_every_binding_has_a_description() -> None:
 @aio
 async def test_command_palette_offers_the_actions(archive_root: Path, ids: dict[str, str]) -> None:
     from textual.command import CommandPalette
-    from textual.widgets import OptionList
 
     app = make_app(archive_root)
     async with app.run_test(size=SIZE) as pilot:
@@ -511,6 +511,232 @@ async def test_command_palette_offers_the_actions(archive_root: Path, ids: dict[
         names = [hit.text async for hit in provider.discover()]
         for b in ArticleScreen.BINDINGS:
             assert b.description in names  # type: ignore[union-attr]
+
+
+# --- the archive as it stood on a day; what changed between versions ------------------------------------------------
+
+OLD_TITLE, NEW_TITLE = "Stary tytuł komunikatu", "Nowy tytuł komunikatu"
+OLD_BODY = "Policja ostrzega przed oszustami. Dzwonią do seniorów wieczorem i proszą o pieniądze."
+NEW_BODY = "Policja ostrzega przed oszustami. Dzwonią do seniorów rano i proszą o pieniądze."
+
+
+def _at(*when: int):  # type: ignore[no-untyped-def]
+    return lambda: dt.datetime(*when, tzinfo=dt.UTC)
+
+
+def build_history(root: Path) -> dict[str, str]:
+    """Recorded at fixed past times: A published 2016-01-10, B published and A revised 2016-03-05,
+    A archived 2016-04-01."""
+    with Archive.open(root, actor="fixture:test") as a:
+        a.clock = _at(2016, 1, 10, 9, 0)
+        first = a.publish(title=OLD_TITLE, body=OLD_BODY, url="https://krakow.policja.example.pl/komunikat",
+                          published=dt.date(2016, 1, 10), publisher="KWP w Krakowie")
+        a.clock = _at(2016, 3, 5, 9, 0)
+        second = a.publish(title="Nowe zasady parkowania", body="Straż miejska przypomina o zasadach.",
+                           url="https://krakow.example.pl/parkowanie", published=dt.date(2016, 3, 5),
+                           publisher="UM Kraków")
+        a.clock = _at(2016, 3, 5, 10, 0)
+        a.revise(first, title=NEW_TITLE, body=NEW_BODY, actor="cli:ola")
+        a.clock = _at(2016, 4, 1, 10, 0)
+        a.archive(first, "banner: Strona znajduje się w archiwum")
+    return {"A": first, "B": second}
+
+
+async def _set_as_of(pilot, app: ArchivistApp, text: str) -> SearchScreen:  # type: ignore[no-untyped-def]
+    screen = app.screen
+    assert isinstance(screen, SearchScreen)
+    if not screen.query_one("#asof-bar").display:
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+    field = screen.query_one("#asof", Input)
+    assert app.focused is field
+    field.value = ""
+    await pilot.press(*text, "enter")
+    await settle(pilot, app)
+    return screen
+
+
+@aio
+async def test_as_of_date_shows_the_archive_as_it_stood(tmp_path: Path) -> None:
+    ids = build_history(tmp_path / "a")
+    app = make_app(tmp_path / "a")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert set(result_ids(app)) == {ids["A"], ids["B"]}
+        screen = await _set_as_of(pilot, app, "2016-02")  # the first of February
+        assert screen.as_of == dt.date(2016, 2, 1)
+        assert result_ids(app) == [ids["A"]]
+        assert screen.results is not None
+        hit = screen.results.hits[0]
+        assert (hit.title, hit.status) == (OLD_TITLE, "live")  # before the revision and the archiving
+        chips = screen.query_one("#chips", FilterChips)
+        assert chips.display and "as of 2016-02-01" in str(chips.query_one(Button).label)
+        assert "as of 2016-02-01" in screen_text(screen.query_one("#summary", Static))
+        assert not screen.query_one("#asof-bar").display and app.focused is screen.query_one("#query")
+        # a search runs as of that day too
+        await pilot.press(*"parkowania")
+        await settle(pilot, app)
+        assert result_ids(app) == []
+        await pilot.press(*["backspace"] * len("parkowania"))
+        screen = await _set_as_of(pilot, app, "2016-03-05")  # the end of that day: both, A revised
+        assert set(result_ids(app)) == {ids["A"], ids["B"]}
+        assert {h.title for h in screen.results.hits} == {NEW_TITLE, "Nowe zasady parkowania"}  # type: ignore[union-attr]
+        assert {h.status for h in screen.results.hits} == {"live"}  # type: ignore[union-attr]
+        # the live-update poll re-runs the search with the same day: it does not jump back to now
+        app.announce_change()
+        await settle(pilot, app)
+        assert screen.as_of == dt.date(2016, 3, 5) and screen.results.as_of == dt.date(2016, 3, 5)  # type: ignore[union-attr]
+        # clearing the field returns to now
+        screen = await _set_as_of(pilot, app, "")
+        assert screen.as_of is None and not chips.display
+        assert next(h for h in screen.results.hits if h.id == ids["A"]).status == "archived"  # type: ignore[union-attr]
+        # and so does pressing the chip
+        screen = await _set_as_of(pilot, app, "2016")
+        assert screen.as_of == dt.date(2016, 1, 1) and result_ids(app) == []
+        assert "no articles yet on 2016-01-01" in screen_text(screen.query_one("#empty", Static))
+        chips.query_one(Button).press()
+        await settle(pilot, app)
+        assert screen.as_of is None and len(result_ids(app)) == 2
+
+
+@aio
+async def test_bad_as_of_date_is_refused_inline(tmp_path: Path) -> None:
+    build_history(tmp_path / "a")
+    app = make_app(tmp_path / "a")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for bad, says in (("2016-13-01", "no such day"), ("wczoraj", "not a date"),
+                          ("2999-01-01", "has not come yet")):
+            screen = await _set_as_of(pilot, app, bad)
+            hint = screen.query_one("#asof-hint", Static)
+            assert hint.has_class("-error") and says in screen_text(hint), bad
+            assert screen.query_one("#asof-bar").display and app.focused is screen.query_one("#asof")
+            assert screen.as_of is None and len(result_ids(app)) == 2  # nothing changed
+        await pilot.press("backspace")  # typing again takes the complaint away
+        assert not screen.query_one("#asof-hint", Static).has_class("-error")
+        await pilot.press("ctrl+d")  # closes the field
+        await pilot.pause()
+        assert not screen.query_one("#asof-bar").display and app.focused is screen.query_one("#query")
+
+
+@aio
+async def test_article_as_of_shows_that_day_and_refuses_actions(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    ids = build_history(root)
+    before = len(_events(root, ids["A"]))
+    app = make_app(root, time_format=fixed_time)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await _set_as_of(pilot, app, "2016-02-01")
+        screen = await open_article(pilot, app, "", ids["A"])
+        assert screen.as_of == dt.date(2016, 2, 1)
+        assert screen.view is not None and (screen.view.title, screen.view.status) == (OLD_TITLE, "live")
+        assert OLD_TITLE in screen_text(screen.query_one("#art-title", Static))
+        assert "wieczorem" in screen_text(screen.query_one("#art-body", Static))
+        assert "LIVE" in screen_text(screen.query_one("#art-meta", Static))
+        banner = screen.query_one("#art-asof", Static)
+        assert banner.display
+        assert "As of 2016-02-01 (recorded time) — actions disabled" in screen_text(banner)
+        assert "2 later event(s)" in screen_text(screen.query_one("#art-history-head", Static))
+        for key in ("a", "w", "t", "u", "m", "r"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen, key  # no dialog
+        notes = [n.message for n in app._notifications]
+        assert sum("nothing can be recorded in the past" in m for m in notes) == 6
+        assert len(_events(root, ids["A"])) == before
+        # the live-update reload keeps the past view
+        app.announce_change()
+        await settle(pilot, app)
+        assert screen.view.title == OLD_TITLE and banner.display
+        # back on the search screen, cleared: the article as it is now, with its actions
+        await pilot.press("escape")
+        await pilot.pause()
+        await _set_as_of(pilot, app, "")
+        screen = await open_article(pilot, app, "", ids["A"])
+        assert screen.as_of is None and not screen.query_one("#art-asof").display
+        assert screen.view is not None and (screen.view.title, screen.view.status) == (NEW_TITLE, "archived")
+        await _dialog(pilot, app, "r")
+
+
+def _styled(text: Text, style_word: str) -> set[str]:
+    return {text.plain[s.start:s.end].strip() for s in text.spans if style_word in str(s.style)}
+
+
+@aio
+async def test_diff_from_the_timeline(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    ids = build_history(root)
+    app = make_app(root, time_format=fixed_time)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = await open_article(pilot, app, "komunikatu", ids["A"])
+        await pilot.press("e")  # to the history, focused
+        await pilot.pause()
+        events = screen.query_one("#art-history", OptionList)
+        assert app.focused is events and events.highlighted == 0
+        assert "Revised v2" in screen_text(events)
+        await pilot.press("down", "enter")  # the revision
+        await settle(pilot, app)
+        diff = app.screen
+        assert isinstance(diff, DiffScreen) and diff.version == 2
+        head = screen_text(diff.query_one("#diff-head", Static))
+        assert f"version 1 ({FIXED_TIME}, fixture:test) → version 2 ({FIXED_TIME}, cli:ola)" in head
+        body = diff.query_one("#diff-body", Static).content
+        title = diff.query_one("#diff-title", Static).content
+        assert isinstance(body, Text) and isinstance(title, Text)
+        assert _styled(body, "strike") == {"wieczorem"} and _styled(body, "green") == {"rano"}
+        assert _styled(title, "strike") == {"Stary"} and _styled(title, "green") == {"Nowy"}
+        shown = screen_text(diff.query_one("#diff-body", Static))
+        assert "seniorów wieczorem rano i proszą" in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and app.focused is events
+        # the first version has nothing before it
+        await pilot.press("up", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DiffScreen) and app.screen.version == 1
+        assert FIRST_VERSION in screen_text(app.screen.query_one("#diff-head", Static))
+        assert OLD_TITLE in screen_text(app.screen.query_one("#diff-title", Static))
+        await pilot.press("right")  # the next version, in place
+        await settle(pilot, app)
+        assert app.screen.version == 2  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.pause()
+        # an event that did not change the text says so
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert any("did not change the text" in n.message for n in app._notifications)
+        # `d` from the article: the version on screen against the one before
+        screen.query_one("#article").focus()
+        await pilot.press("d")
+        await settle(pilot, app)
+        assert isinstance(app.screen, DiffScreen) and app.screen.version == 2
+
+
+@aio
+async def test_diff_is_in_help_and_the_palette(tmp_path: Path) -> None:
+    from tui.commands import ActionsProvider
+
+    ids = build_history(tmp_path / "a")
+    app = make_app(tmp_path / "a")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        search = app.screen
+        names = [hit.text async for hit in ActionsProvider(search).discover()]
+        assert "As of date" in names
+        screen = await open_article(pilot, app, "komunikatu", ids["A"])
+        names = [hit.text async for hit in ActionsProvider(screen).discover()]
+        assert "Diff with previous version" in names
+        await pilot.press("d")
+        await settle(pilot, app)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app.screen.query_one("#help-keys", Static))
+        for b in DiffScreen.BINDINGS:
+            assert b.description in text  # type: ignore[union-attr]
 
 
 # --- text from articles is shown literally -------------------------------------------------------------------------

@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui import ARTICLES, build_archive, fixed_time
+from test_tui import ARTICLES, build_archive, build_history, fixed_time
 from textual.widgets import Input
 from textual.worker import WorkerCancelled
 
 from tui.app import make_app
 from tui.screens.article import ArticleScreen
+from tui.screens.diff import DiffScreen
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -71,6 +72,20 @@ def test_withdraw_dialog(snap_compare, archive) -> None:  # type: ignore[no-unty
         await _settle(pilot)
         await pilot.press("w")
         await pilot.press("enter")  # no reason: refused in place
+        await _settle(pilot)
+
+    assert snap_compare(_app(root), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_diff_screen(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "archive"
+    ids = build_history(root)  # recorded at fixed past times
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.app.push_screen(ArticleScreen(ids["A"]))
+        await _settle(pilot)
+        await pilot.app.push_screen(DiffScreen(ids["A"], 2))
         await _settle(pilot)
 
     assert snap_compare(_app(root), terminal_size=(80, 24), run_before=run_before)

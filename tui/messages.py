@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ class SearchRequest:
     filters: dict[str, str]
     include_withdrawn: bool
     limit: int
+    as_of: dt.date | None = None  # the archive as it stood at the end of that day (recorded time)
 
 
 class SearchDone(Message):
@@ -47,8 +49,11 @@ class SearchDone(Message):
 
 class ArticleLoaded(Message):
     def __init__(self, article_id: str, view: Any | None, history: list[Any], resolution: Any | None,
-                 resolve_error: str | None, error: str | None) -> None:
+                 resolve_error: str | None, error: str | None, versions: list[Any] | None = None,
+                 later: int = 0) -> None:
         super().__init__()
+        self.versions = versions or []  # content versions (publication and revisions), oldest first
+        self.later = later  # events recorded after the as-of day, left out of `history`
         self.article_id = article_id
         self.view = view
         self.history = history

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.text import Text
 
@@ -104,3 +105,38 @@ def highlight_words(text: Text, stems: list[str], style: str = MATCH_STYLE) -> i
             text.stylize(style, m.start(), m.end())
             n += 1
     return n
+
+
+# --- dates and differences ------------------------------------------------------------------------------------
+
+DELETE_STYLE = "strike red"
+INSERT_STYLE = "bold green"
+_DAY = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def parse_day(text: str, *, today: dt.date | None = None) -> dt.date:
+    """YYYY-MM-DD, or YYYY-MM / YYYY meaning its first day. Raises ValueError with a message for people."""
+    s = text.strip()
+    if not _DAY.fullmatch(s):
+        raise ValueError(f"not a date: {printable(s)!r}; type YYYY-MM-DD (or YYYY-MM, YYYY: the first day)")
+    try:
+        day = dt.date.fromisoformat(s + {4: "-01-01", 7: "-01"}.get(len(s), ""))
+    except ValueError:
+        raise ValueError(f"no such day: {s}; type YYYY-MM-DD (or YYYY-MM, YYYY: the first day)") from None
+    if day > (today or dt.datetime.now(dt.UTC).date()):
+        raise ValueError(f"{day} has not come yet; clear the field to see the archive as it is now")
+    return day
+
+
+def diff_text(ops: Iterable[Any], base: str = "") -> Text:
+    """A word diff as Rich Text, literally: deletions struck through in red, insertions in green."""
+    out = Text(style=base)
+    previous = ("", "")
+    for op in ops:
+        kind, text = op.op, op.text
+        if previous[0] == "delete" and kind == "insert" and not previous[1][-1:].isspace():
+            out.append(" ")  # `Stary` then `Nowy`, not `StaryNowy` (a gap for the eye, not in either text)
+        style = DELETE_STYLE if kind == "delete" else INSERT_STYLE if kind == "insert" else ""
+        out.append_text(lit(text, style))
+        previous = (kind, text)
+    return out

@@ -3,20 +3,23 @@ and the actions an archivist records on it, each behind a confirmation dialog.""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
 
 from archivist import errors
+from archivist.archive import end_of_day
 from archivist.textutil import printable
 from tui.messages import ArchiveChanged, ArticleLoaded
 from tui.render import badge, highlight_words, lit, query_stems
@@ -39,28 +42,36 @@ class ArticleScreen(Screen[None]):
         Binding("w", "withdraw", "Withdraw"),
         Binding("t", "tag", "Tag"),
         Binding("u", "untag", "Untag"),
+        Binding("d", "diff", "Diff with previous version"),
         Binding("ctrl+r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, article_id: str, *, query: str = "") -> None:
+    def __init__(self, article_id: str, *, query: str = "", as_of: dt.date | None = None) -> None:
         super().__init__()
         self.article_id = article_id
         self.search_text = query
+        self.as_of = as_of  # shown as it stood at the end of that day (recorded time); read-only then
         self.view: Any | None = None
         self.history: list[Any] = []
+        self.content_versions: dict[int, int] = {}  # log position of a Published/Revised event -> version
         self._drafts: dict[str, str] = {}  # what was typed into a dialog whose action hit a conflict
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static(Text(f"As of {self.as_of} (recorded time) — actions disabled", style="bold")
+                     if self.as_of else "", id="art-asof")
         with VerticalScroll(id="article"):
             yield Static(Text("Loading…", style="dim"), id="art-title")
             yield Static("", id="art-meta")
             yield Static("", id="art-body")
             yield Static("", id="art-addresses", classes="section")
-            yield Static("", id="art-history", classes="section")
+            yield Static(Text("History (oldest first)", style="bold underline"), id="art-history-head",
+                         classes="section")
+            yield OptionList(id="art-history", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#art-asof").display = self.as_of is not None
         self.query_one("#article").focus()
         self.load()
 
@@ -71,22 +82,30 @@ class ArticleScreen(Screen[None]):
         app: Any = self.app
         view = resolution = resolve_error = None
         history: list[Any] = []
+        versions: list[Any] = []
+        later = 0
         try:
             with app.archive_lock:
                 a = app.archive
-                view = a.show(self.article_id)
+                view = a.show(self.article_id, as_of=self.as_of)
                 history = a.history(self.article_id)
+                versions = a.versions(self.article_id)
+                if self.as_of is not None:
+                    moment = end_of_day(self.as_of)
+                    shown = [e for e in history if e.recorded_at <= moment]
+                    later, history = len(history) - len(shown), shown
                 first = view.urls[0].url if view.urls else view.url
                 if first:
                     try:
-                        resolution = a.resolve(first)
+                        resolution = a.resolve(first, as_of=self.as_of)
                     except errors.ArchivistError as exc:
                         resolve_error = str(exc)
         except Exception as exc:  # shown, never swallowed
             self.post_message(ArticleLoaded(self.article_id, None, [], None, None, f"{type(exc).__name__}: {exc}"
                                             if not isinstance(exc, errors.ArchivistError) else str(exc)))
             return
-        self.post_message(ArticleLoaded(self.article_id, view, history, resolution, resolve_error, None))
+        self.post_message(ArticleLoaded(self.article_id, view, history, resolution, resolve_error, None,
+                                        versions=versions, later=later))
 
     def on_article_loaded(self, msg: ArticleLoaded) -> None:
         if msg.error is not None:
@@ -94,7 +113,9 @@ class ArticleScreen(Screen[None]):
             self.notify(msg.error, title="Cannot show the article", severity="error", markup=False)
             return
         self.view, self.history = msg.view, msg.history
+        self.content_versions = {v.position: v.version for v in msg.versions}
         self.render_article(msg.view, msg.history, msg.resolution, msg.resolve_error)
+        self.render_history(msg.history, msg.later)
 
     def render_article(self, v: Any, history: list[Any], resolution: Any, resolve_error: str | None) -> None:
         fmt: Callable[[Any], str] = self.app.time_format  # type: ignore[attr-defined]
@@ -142,25 +163,60 @@ class ArticleScreen(Screen[None]):
                 line.append_text(lit(hop.to_url))
                 line.append(f"  ({how}, {fmt(hop.recorded_at)})", style="dim")
                 addresses.append(line)
-            current = Text("current address: ", style="bold")
+            current = Text(f"address on {self.as_of}: " if self.as_of else "current address: ", style="bold")
             current.append_text(lit(resolution.current))
             addresses.append(current)
         elif resolve_error:
             addresses.append(lit(f"relocation chain: {resolve_error}", "red"))
         self.query_one("#art-addresses", Static).update(Group(*addresses))
 
-        events = Table(box=None, padding=(0, 1), show_edge=False, expand=True, title_justify="left",
-                       title=Text("History (oldest first)", style="bold underline"))
-        events.add_column("when", no_wrap=True, style="dim")
-        events.add_column("by", overflow="fold")
-        events.add_column("event", no_wrap=True)
-        events.add_column("what", ratio=1, overflow="fold")
-        for e in history:
+    def render_history(self, history: list[Any], later: int) -> None:
+        """One line per event; the text versions (Published / Revised) open their diff with enter."""
+        fmt: Callable[[Any], str] = self.app.time_format  # type: ignore[attr-defined]
+        events = self.query_one("#art-history", OptionList)
+        keep = None
+        if events.highlighted is not None and events.option_count:
+            keep = events.get_option_at_index(events.highlighted).id
+        kinds = [self._kind(e) for e in history]
+        when_w = max((len(fmt(e.recorded_at)) for e in history), default=16)
+        by_w = min(max((len(printable(e.actor)) for e in history), default=4), 20)
+        kind_w = max((len(k) for k in kinds), default=5)
+
+        def grid() -> Table:
+            row = Table.grid(padding=(0, 1), expand=True)
+            row.add_column(no_wrap=True, width=when_w, style="dim")
+            row.add_column(width=by_w, overflow="fold")
+            row.add_column(no_wrap=True, width=kind_w)
+            row.add_column(ratio=1, overflow="fold")
+            return row
+
+        options: list[Option] = []
+        for e, kind in zip(history, kinds, strict=True):
+            row = grid()
             what = lit(e.summary)
             if e.source_file:
                 what.append_text(lit(f"  [from {e.source_file}]", "dim"))
-            events.add_row(lit(fmt(e.recorded_at)), lit(e.actor), lit(e.type.removeprefix("Article")), what)
-        self.query_one("#art-history", Static).update(events)
+            row.add_row(lit(fmt(e.recorded_at)), lit(e.actor),
+                        Text(kind, style="bold" if e.position in self.content_versions else ""), what)
+            options.append(Option(row, id=str(e.position)))
+        events.clear_options()
+        events.add_options(options)
+        ids = [o.id for o in options]
+        if keep in ids:
+            events.highlighted = ids.index(keep)
+        head = Text("History (oldest first)", style="bold underline")
+        if self.content_versions:
+            head.append("  · enter on Published/Revised, or d: what changed", style="dim")
+        if later:
+            head.append(f"\n{later} later event(s), recorded after {self.as_of}, are not shown.", style="dim")
+        columns = grid()
+        columns.add_row(*(Text(c, style="bold dim") for c in ("when", "by", "event", "what")))
+        self.query_one("#art-history-head", Static).update(Group(head, columns))
+
+    def _kind(self, e: Any) -> str:
+        kind = e.type.removeprefix("Article")
+        version = self.content_versions.get(e.position)
+        return f"{kind} v{version}" if version else kind
 
     def on_archive_changed(self, msg: ArchiveChanged) -> None:
         self.load()  # cheap, and keeps the view honest when another process changed the article
@@ -190,7 +246,42 @@ class ArticleScreen(Screen[None]):
         self._scroll.scroll_end(animate=False)
 
     def action_events(self) -> None:
-        self._scroll.scroll_to_widget(self.query_one("#art-addresses"), animate=False, top=True)
+        events = self.query_one("#art-history", OptionList)
+        self._scroll.scroll_to_widget(self.query_one("#art-history-head"), animate=False, top=True)
+        if events.option_count:
+            events.focus(scroll_visible=False)
+            if events.highlighted is None:
+                events.highlighted = 0
+
+    # --- what changed between text versions -----------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#art-history")
+    def _event_chosen(self, event: OptionList.OptionSelected) -> None:
+        position = int(event.option.id or 0)
+        version = self.content_versions.get(position)
+        if version is None:
+            self.notify("This event did not change the text: only Published and Revised lines have a version "
+                        "to compare.", severity="warning", timeout=4)
+            return
+        self.open_diff(version)
+
+    def action_diff(self) -> None:
+        """The highlighted text version when the history has focus; else the version on screen."""
+        events = self.query_one("#art-history", OptionList)
+        if events.has_focus and events.highlighted is not None:
+            version = self.content_versions.get(int(events.get_option_at_index(events.highlighted).id or 0))
+            if version is not None:
+                self.open_diff(version)
+                return
+        if self.view is None:
+            self.notify("The article is still loading.", severity="warning")
+            return
+        self.open_diff(self.view.versions)
+
+    def open_diff(self, version: int) -> None:
+        from tui.screens.diff import DiffScreen
+
+        self.app.push_screen(DiffScreen(self.article_id, version))
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -203,6 +294,8 @@ class ArticleScreen(Screen[None]):
     def _ask(self, action: str, title: str, question: Text, perform: Callable[[Any, str, int], int], *,
              label: str, placeholder: str = "", value: str = "", required: str | None = None,
              confirm: str = "Confirm", variant: str = "primary") -> None:
+        if self._read_only():
+            return
         if self.view is None:
             self.notify("The article is still loading.", severity="warning")
             return
@@ -218,6 +311,14 @@ class ArticleScreen(Screen[None]):
                               value=self._drafts.pop(action, value), required=required, confirm=confirm,
                               variant=variant, perform=run)
         self.app.push_screen(dialog, lambda outcome: self._recorded(action, v, outcome))
+
+    def _read_only(self) -> bool:
+        if self.as_of is None:
+            return False
+        self.notify(f"This is the article as it stood on {self.as_of}: nothing can be recorded in the past. "
+                    "Clear the as-of date on the search screen (ctrl+d) to act on it as it is now.",
+                    title="Actions disabled", severity="warning", timeout=6)
+        return True
 
     def _recorded(self, action: str, v: Any, outcome: Outcome | None) -> None:
         if outcome is None:
@@ -281,6 +382,8 @@ class ArticleScreen(Screen[None]):
                   confirm="Tag")
 
     def action_untag(self) -> None:
+        if self._read_only():
+            return
         if self.view is not None and not self.view.tags:
             self.notify("This article has no tags.", severity="warning")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -12,16 +13,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
 from archivist import errors
 from tui.messages import ArchiveChanged, ResultsShown, SearchDone, SearchRequest
-from tui.render import lit
-from tui.widgets.facets import FacetList, FilterChips, parse_facet_option_id, search_options
+from tui.render import lit, parse_day
+from tui.widgets.facets import AS_OF, FacetList, FilterChips, parse_facet_option_id, search_options
 from tui.widgets.results import ResultList
 
 DEBOUNCE = 0.15
+AS_OF_HINT = "YYYY-MM-DD (or YYYY-MM, YYYY) · empty = now · esc closes"
 PAGE = 15  # snippets cost ~2 ms a hit; a screen shows 4-8 hits, more load on the way down
 
 
@@ -33,6 +35,8 @@ class SearchScreen(Screen[None]):
         Binding("ctrl+s", "toggle_sort", "Sort"),
         Binding("ctrl+t", "toggle_withdrawn", "Withdrawn"),
         Binding("ctrl+l", "clear_filters", "Clear filters"),
+        # priority: the search box (an Input) would take ctrl+d as "delete right"
+        Binding("ctrl+d", "toggle_as_of", "As of date", priority=True),
         Binding("ctrl+o", "open_article", "Open", show=False),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
         Binding("slash", "focus_query", "Search box", show=False),
@@ -45,6 +49,7 @@ class SearchScreen(Screen[None]):
         super().__init__()
         self.sort = "relevance"
         self.include_withdrawn = False
+        self.as_of: dt.date | None = None  # None: the archive as it is now
         self.filters: dict[str, str] = {}
         self.limit = PAGE
         self.results: Any | None = None
@@ -59,6 +64,11 @@ class SearchScreen(Screen[None]):
         yield Header()
         yield Input(placeholder="Search: handel ludźmi, \"metoda na wnuczka\", title:policja published:2015..2017",
                     id="query")
+        with Horizontal(id="asof-bar"):
+            yield Label("As of", id="asof-label")
+            yield Input(placeholder="YYYY-MM-DD", id="asof", compact=True, max_length=10,
+                        select_on_focus=True)
+            yield Static(Text(AS_OF_HINT, style="dim"), id="asof-hint")
         yield Static("", id="query-error")
         yield FilterChips(id="chips")
         yield Static("", id="summary")
@@ -72,6 +82,7 @@ class SearchScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#chips", FilterChips).display = False
         self.query_one("#query-error").display = False
+        self.query_one("#asof-bar").display = False
         self.query_one("#empty").display = False
         self.query_one("#facets", FacetList).border_title = "Filter"
         self.query_one("#results", ResultList).border_title = "Articles"
@@ -111,7 +122,7 @@ class SearchScreen(Screen[None]):
         self.requested_at.setdefault(self._seq, time.perf_counter())
         self.run_search(SearchRequest(seq=self._seq, text=self.query_text, sort=self.sort,
                                       filters=dict(self.filters), include_withdrawn=self.include_withdrawn,
-                                      limit=self.limit))
+                                      limit=self.limit, as_of=self.as_of))
 
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, req: SearchRequest) -> None:
@@ -125,7 +136,7 @@ class SearchScreen(Screen[None]):
                 head = a.log.head()
                 sort = "date" if not req.text.strip() and req.sort == "relevance" else req.sort
                 res = a.search(req.text, limit=req.limit, sort=sort, include_withdrawn=req.include_withdrawn,
-                               **search_options(req.filters))
+                               as_of=req.as_of, **search_options(req.filters))
                 empty = res.total == 0 and not a.refresh().articles
                 inbox = str((a.root / "inbox").resolve())
             except errors.QueryError as exc:
@@ -150,22 +161,30 @@ class SearchScreen(Screen[None]):
             return
         error.display = False
         self.results = res = msg.results
+        assert res is not None  # no error: an answer
         results = self.query_one("#results", ResultList)
         empty = self.query_one("#empty", Static)
         question = (msg.request.text, msg.request.sort, tuple(sorted(msg.request.filters.items())),
-                    msg.request.include_withdrawn)
+                    msg.request.include_withdrawn, msg.request.as_of)
         results.show(res, same_question=question == self._question)
         self._question = question
         self.query_one("#facets", FacetList).show(res.facets, self.filters)
-        self.query_one("#chips", FilterChips).show(self.filters)
+        self.query_one("#chips", FilterChips).show(self.filters, msg.request.as_of)
         if msg.empty_archive:
             empty.update(Text.assemble(
                 ("The archive is empty.\n\n", "bold"),
                 "Drop files into ", (msg.inbox, "bold"), " and run ", ("archivist watch", "bold"),
                 ",\nor run ", ("archivist ingest PATH", "bold"), " (or ", ("archivist demo", "bold"),
                 " for sample articles).\n\nNew articles appear here as they arrive."))
+        elif not res.hits and msg.request.as_of and not msg.request.text.strip() and not self.filters:
+            empty.update(Text.assemble(
+                (f"The archive held no articles yet on {msg.request.as_of} ", "bold"), "(recorded time).\n\n",
+                "Press ctrl+d to pick a later day, or clear the date to see the archive as it is now."))
         elif not res.hits:
             text = Text("No articles match.")
+            if msg.request.as_of:
+                text.append(f"\nThe archive is shown as it stood on {msg.request.as_of}: ctrl+d changes or "
+                            "clears the date.")
             if res.suggestion:
                 text.append("  Did you mean: ")
                 text.append_text(lit(res.suggestion, "bold"))
@@ -174,19 +193,21 @@ class SearchScreen(Screen[None]):
             empty.update(text)
         empty.display = not res.hits
         results.display = bool(res.hits)
-        self.query_one("#summary", Static).update(self._summary(res))
+        self.query_one("#summary", Static).update(self._summary(res, msg.request.as_of))
         started = self.requested_at.pop(msg.request.seq, None)
         for old in [s for s in self.requested_at if s < msg.request.seq]:
             self.requested_at.pop(old, None)
         if started is not None:
             self.app.post_message(ResultsShown(msg.request.seq, time.perf_counter() - started))
 
-    def _summary(self, res: Any) -> Text:
+    def _summary(self, res: Any, as_of: dt.date | None = None) -> Text:
         shown = f"{len(res.hits)} of " if len(res.hits) < res.total else ""
         sort = "newest first" if res.sort == "date" else "by relevance"
         out = Text(f"{shown}{res.total} articles", style="bold")
         out.append(f" · {sort}", style="dim")
         out.append(" · withdrawn shown" if self.include_withdrawn else "", style="dim")
+        if as_of:
+            out.append(f" · as of {as_of}", style="bold yellow")
         if res.suggestion and res.hits:
             out.append(" · did you mean: ", style="dim")
             out.append_text(lit(res.suggestion, "italic"))
@@ -205,7 +226,7 @@ class SearchScreen(Screen[None]):
     def open_article(self, article_id: str) -> None:
         from tui.screens.article import ArticleScreen
 
-        self.app.push_screen(ArticleScreen(article_id, query=self.query_text))
+        self.app.push_screen(ArticleScreen(article_id, query=self.query_text, as_of=self.as_of))
 
     @on(OptionList.OptionHighlighted, "#results")
     def _near_the_end(self, event: OptionList.OptionHighlighted) -> None:
@@ -228,8 +249,11 @@ class SearchScreen(Screen[None]):
 
     @on(FilterChips.Removed)
     def _chip_removed(self, event: FilterChips.Removed) -> None:
-        self.filters.pop(event.facet, None)
-        self.request_search()
+        if event.facet == AS_OF:
+            self.set_as_of(None)
+        else:
+            self.filters.pop(event.facet, None)
+            self.request_search()
         self.query_one("#query", Input).focus()
 
     @on(Input.Submitted, "#query")
@@ -259,7 +283,54 @@ class SearchScreen(Screen[None]):
         self.request_search()
 
     def action_focus_query(self) -> None:
+        self.query_one("#asof-bar").display = False
         self.query_one("#query", Input).focus()
+
+    # --- the archive as it stood on a day -----------------------------------------------------------------
+
+    def action_toggle_as_of(self) -> None:
+        bar = self.query_one("#asof-bar")
+        field = self.query_one("#asof", Input)
+        if bar.display and field.has_focus:
+            self.action_focus_query()
+            return
+        field.value = self.as_of.isoformat() if self.as_of else ""
+        self._as_of_message(None)
+        bar.display = True
+        field.focus()
+
+    @on(Input.Submitted, "#asof")
+    def _as_of_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            self.set_as_of(None)
+            return
+        try:
+            day = parse_day(text)
+        except ValueError as exc:
+            self._as_of_message(str(exc))
+            return
+        self.set_as_of(day)
+
+    @on(Input.Changed, "#asof")
+    def _as_of_typed(self) -> None:
+        self._as_of_message(None)  # the old complaint is about what was there before
+
+    def _as_of_message(self, error: str | None) -> None:
+        hint = self.query_one("#asof-hint", Static)
+        hint.set_class(error is not None, "-error")
+        hint.update(Text(f"⚠ {error}") if error else Text(AS_OF_HINT, style="dim"))
+
+    def set_as_of(self, day: dt.date | None) -> None:
+        """Search the archive as it stood at the end of `day` (UTC, recorded time); None: as it is now."""
+        changed = day != self.as_of
+        self.as_of = day
+        self.action_focus_query()
+        if changed:
+            self.limit = PAGE
+            self.notify(f"Showing the archive as it stood on {day} (recorded time)." if day
+                        else "Showing the archive as it is now.", timeout=3)
+            self.request_search()
 
     def action_focus_results(self) -> None:
         results = self.query_one("#results", ResultList)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from tui.render import lit
 
 FACET_TITLES = {"status": "Status", "publisher": "Publisher", "year": "Year"}
 SEP = "\x1f"
+AS_OF = "as of"  # the chip of the as-of date (not a facet: removing it returns to now)
 
 
 def facet_option_id(facet: str, value: str) -> str:
@@ -63,23 +65,33 @@ class Chip(Button):
         self.value = value
 
 
+class AsOfChip(Chip):
+    """The day the archive is shown as of; pressing it returns to now."""
+
+    def __init__(self, day: dt.date) -> None:
+        Button.__init__(self, Text(f"as of {day.isoformat()} ✕"), classes="chip asof-chip", compact=True)
+        self.facet = AS_OF
+        self.value = day.isoformat()
+
+
 class FilterChips(Horizontal):
-    """The filters in force, each a removable chip."""
+    """The filters in force (and the as-of day, first), each a removable chip."""
 
     class Removed(Message):
         def __init__(self, facet: str) -> None:
             super().__init__()
             self.facet = facet
 
-    shown: dict[str, str] = {}
+    shown: tuple[dict[str, str], dt.date | None] = ({}, None)
 
-    def show(self, filters: dict[str, str]) -> None:
-        if filters == self.shown:
+    def show(self, filters: dict[str, str], as_of: dt.date | None = None) -> None:
+        if (filters, as_of) == self.shown:
             return
-        self.shown = dict(filters)
+        self.shown = (dict(filters), as_of)
         self.remove_children()
-        self.mount_all([Chip(f, v) for f, v in filters.items()])
-        self.display = bool(filters)
+        chips: list[Chip] = [AsOfChip(as_of)] if as_of else []
+        self.mount_all(chips + [Chip(f, v) for f, v in filters.items()])
+        self.display = bool(chips or filters)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if isinstance(event.button, Chip):
