@@ -25,7 +25,7 @@ from archivist.diffing import DiffOp, changed, word_diff
 from archivist.state import ARCHIVED, LIVE, STATUSES, WITHDRAWN, ArchiveState, ArticleState, UrlChange
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
-from index.searching import SearchResults, search
+from index.searching import SearchResults, search, suggest
 from store import events as ev
 from store.blobs import BlobStore
 from store.log import (
@@ -211,6 +211,7 @@ class Archive:
         self._as_of_cache: dict[tuple[dt.date, int], ArchiveState] = {}
         self.clock: Any = ev.utcnow  # the recorded clock; tests set it to build histories across dates
         self.defer_index = False  # bulk loads catch the index up once at the end, not after every batch
+        self.index_error: Exception | None = None  # the last index catch-up after an append that failed
         self.refresh()
 
     @classmethod
@@ -254,7 +255,13 @@ class Archive:
             raise errors.IntegrityError(str(exc)) from exc
         self.refresh()
         if not self.defer_index:
-            self.index.catch_up(records[-1].position)
+            try:
+                self.index.catch_up(records[-1].position)
+            except Exception as exc:  # noqa: BLE001
+                # The append is durable and acknowledged: the index is a projection, and the next search or
+                # append catches it up (or reports why it cannot). Failing here would report a recorded
+                # change as not done.
+                self.index_error = exc
         return records
 
     # --- search -------------------------------------------------------------------------------------------
@@ -275,6 +282,12 @@ class Archive:
             return search(ix, text, body_of=self._body_of, **options)
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
+
+    def suggest(self, text: str) -> str | None:
+        """"Did you mean": the query with each word the archive does not know replaced by its closest word."""
+        ix = self.index
+        ix.catch_up()
+        return suggest(ix, text) if text.strip() else None
 
     def _body_of(self, position: int) -> str:
         return getattr(self.log.get(position).event, "body", "")

@@ -157,8 +157,11 @@ def search(
     include_withdrawn: bool = False,
     facets: bool = True,
     snippets: bool = True,
+    suggest: bool = True,
 ) -> SearchResults:
     """Search the index; `body_of(position)` reads an article body from the log for its snippet.
+
+    `suggest=False` skips "did you mean" (search-as-you-type asks for it separately, once typing settles).
 
     Answers are cached per index generation (the index is immutable between commits, and the log a
     snippet is read from is append-only): the same search twice costs a dictionary lookup.
@@ -176,9 +179,10 @@ def search(
         raise QueryError(f"--since {since} is after --until {until}")
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     key = (text, limit, offset, tuple(statuses), since, until, (publisher or "").strip(), tuple(tags), as_of,
-           sort, include_withdrawn, facets, snippets)
+           sort, include_withdrawn, facets, snippets, suggest)
     res = index.cached(key, lambda: _search(index, text, body_of, limit, offset, statuses, since, until,
-                                            publisher, tags, as_of, sort, include_withdrawn, facets, snippets))
+                                            publisher, tags, as_of, sort, include_withdrawn, facets, snippets,
+                                            suggest))
     return msgspec.structs.replace(res, took_ms=round((time.perf_counter() - t0) * 1000, 2))
 
 
@@ -275,7 +279,7 @@ def _view_sets(index: SearchIndex, s, as_of: dt.date | None, show_withdrawn: boo
 def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit: int, offset: int,
             statuses: list[str], since: dt.date | None, until: dt.date | None, publisher: str | None,
             tags: list[str], as_of: dt.date | None, sort: str, include_withdrawn: bool, facets: bool,
-            snippets: bool) -> SearchResults:
+            snippets: bool, want_suggestion: bool = True) -> SearchResults:
     t0 = time.perf_counter()
     if text.strip():
         q, wants_withdrawn = parse_query(text)
@@ -343,7 +347,7 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
                 snippet=snippet, marks=marks, tags=[t for t in (f.get("tag") or "").split(",") if t],
                 title_marks=title_marks,
             ))
-    suggestion = suggest(index, text) if total < 3 and text.strip() else None
+    suggestion = suggest(index, text) if want_suggestion and total < 3 and text.strip() else None
     return SearchResults(query=text, total=total, hits=hits, facets=facet_counts, suggestion=suggestion,
                          sort=sort, as_of=as_of, took_ms=round((time.perf_counter() - t0) * 1000, 2))
 

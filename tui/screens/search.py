@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from typing import Any
 
+import msgspec
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -136,7 +137,7 @@ class SearchScreen(Screen[None]):
                 head = a.log.head()
                 sort = "date" if not req.text.strip() and req.sort == "relevance" else req.sort
                 res = a.search(req.text, limit=req.limit, sort=sort, include_withdrawn=req.include_withdrawn,
-                               as_of=req.as_of, **search_options(req.filters))
+                               as_of=req.as_of, suggest=False, **search_options(req.filters))
                 empty = res.total == 0 and not a.refresh().articles
                 inbox = str((a.root / "inbox").resolve())
             except errors.QueryError as exc:
@@ -147,6 +148,20 @@ class SearchScreen(Screen[None]):
                 return
         app.saw_head(head)
         self.post_message(SearchDone(req, res, None, empty_archive=empty, inbox=inbox))
+        if res.total >= 3 or not req.text.strip():
+            return
+        # "Did you mean" costs more than the search: only once the results are shown and typing has paused.
+        time.sleep(0.4)
+        with app.archive_lock:
+            if worker.is_cancelled or req.seq != self._seq:
+                return
+            try:
+                hint = a.suggest(req.text)
+            except errors.ArchivistError:
+                return
+        if hint and not worker.is_cancelled and req.seq == self._seq:
+            self.post_message(SearchDone(req, msgspec.structs.replace(res, suggestion=hint), None,
+                                         empty_archive=empty, inbox=inbox))
 
     def on_search_done(self, msg: SearchDone) -> None:
         if msg.request.seq < self._shown:
