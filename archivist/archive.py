@@ -22,7 +22,17 @@ import msgspec
 from archivist import errors
 from archivist.addresses import AddressError, normalize_url, under_prefix, url_key
 from archivist.diffing import DiffOp, changed, word_diff
-from archivist.state import ARCHIVED, LIVE, STATUSES, WITHDRAWN, ArchiveState, ArticleState, UrlChange
+from archivist.state import (
+    ARCHIVED,
+    LIVE,
+    STATUSES,
+    WITHDRAWN,
+    ArchiveState,
+    ArticleState,
+    UrlChange,
+    load_snapshot,
+    save_snapshot,
+)
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
 from index.searching import SearchResults, search, suggest
@@ -42,6 +52,7 @@ from store.log import (
 )
 
 ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
+SNAPSHOT_EVERY = 20_000  # events replayed beyond the last snapshot before a new one is written
 
 
 def default_archive_path() -> Path:
@@ -212,6 +223,8 @@ class Archive:
         self.clock: Any = ev.utcnow  # the recorded clock; tests set it to build histories across dates
         self.defer_index = False  # bulk loads catch the index up once at the end, not after every batch
         self.index_error: Exception | None = None  # the last index catch-up after an append that failed
+        self._snapshot_path = root / "state" / "articles.snapshot"
+        self._load_snapshot()
         self.refresh()
 
     @classmethod
@@ -243,7 +256,32 @@ class Archive:
             head = self.log.head()
             if head > self.state.position:
                 self.state.apply_all(self.log.read(after=self.state.position, until=head))
+                if self.state.position - self._snapshot_at >= SNAPSHOT_EVERY:
+                    self._save_snapshot()
             return self.state
+
+    def _load_snapshot(self) -> None:
+        """Start from the last snapshot of the article state when it belongs to this log (its anchor, the
+        hash of the record at its position, must match), so opening a big archive replays only the tail."""
+        self._snapshot_at = 0
+        loaded = load_snapshot(self._snapshot_path)
+        if loaded is None:
+            return
+        state, anchor = loaded
+        if not 0 < state.position <= self.log.head():
+            return
+        for _, payload in self.log.read_raw(state.position - 1, state.position):
+            if record_hash(payload) == anchor:
+                self.state = state
+                self._snapshot_at = state.position
+
+    def _save_snapshot(self) -> None:
+        try:
+            for _, payload in self.log.read_raw(self.state.position - 1, self.state.position):
+                save_snapshot(self.state, self._snapshot_path, record_hash(payload))
+                self._snapshot_at = self.state.position
+        except OSError:
+            pass  # a cache: the next open replays a little more
 
     def append(self, requests: Sequence[AppendRequest], *, actor: str | None = None) -> list[ev.Record]:
         """Append atomically, then bring every projection up to date (read-your-writes)."""

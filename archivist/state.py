@@ -7,7 +7,9 @@ log on demand — so a 100,000-article archive costs tens of megabytes here, not
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import msgspec
 
@@ -79,7 +81,6 @@ class ArchiveState:
         self.position = 0
         self.articles: dict[str, ArticleState] = {}
         self.by_url: dict[str, list[str]] = {}  # url_key of every address an article ever had -> article ids
-        self.by_identity: dict[str, str] = {}
         self.portals: list[PortalRule] = []
         self.sources: dict[str, SourceState] = {}
         self.events = 0
@@ -156,3 +157,44 @@ class ArchiveState:
             return a
         hits = [v for k, v in self.articles.items() if k.startswith(id_or_prefix)]
         return hits[0] if len(hits) == 1 else None
+
+
+SNAPSHOT_FORMAT = 1
+
+
+class _Snapshot(msgspec.Struct):
+    format: int
+    position: int
+    anchor: bytes  # SHA-256 of the log record at `position`: a snapshot of another log never loads
+    events: int
+    articles: dict[str, ArticleState]
+    by_url: dict[str, list[str]]
+    portals: list[PortalRule]
+    sources: dict[str, SourceState]
+
+
+_snapshot_decoder = msgspec.msgpack.Decoder(_Snapshot)
+
+
+def save_snapshot(state: ArchiveState, path: Path, anchor: bytes) -> None:
+    """Write the state atomically (temp file, rename). A cache, not the truth: no fsync; a torn or stale file
+    is detected on load and ignored."""
+    snap = _Snapshot(SNAPSHOT_FORMAT, state.position, anchor, state.events, state.articles, state.by_url,
+                     state.portals, state.sources)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(msgspec.msgpack.encode(snap))
+    os.replace(tmp, path)
+
+
+def load_snapshot(path: Path) -> tuple[ArchiveState, bytes] | None:
+    try:
+        snap = _snapshot_decoder.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+    if snap.format != SNAPSHOT_FORMAT:
+        return None
+    st = ArchiveState()
+    st.position, st.events, st.articles, st.by_url = snap.position, snap.events, snap.articles, snap.by_url
+    st.portals, st.sources = snap.portals, snap.sources
+    return st, snap.anchor

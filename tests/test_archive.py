@@ -212,3 +212,33 @@ def test_memory_log_carries_the_same_state_machine() -> None:
     st = ArchiveState()
     st.apply_all(log.read())
     assert st.articles["a"].title == "t"
+
+
+def test_state_snapshot_speeds_open_and_never_lies(archive_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import archivist.archive as archive_mod
+
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_EVERY", 5)
+    with Archive.open(archive_dir) as a:
+        ids = [_publish(a, i) for i in range(8)]
+        a.archive(ids[0])
+    snap = archive_dir / "state" / "articles.snapshot"
+    assert snap.exists()
+    with Archive.open(archive_dir) as b:
+        assert b._snapshot_at > 0  # started from the snapshot, replayed only the tail
+        replayed = ArchiveState()
+        replayed.apply_all(b.log.read())
+        assert {k: (v.status, v.version, v.tags) for k, v in b.state.articles.items()} == \
+            {k: (v.status, v.version, v.tags) for k, v in replayed.articles.items()}
+        assert b.state.position == replayed.position and b.state.events == replayed.events
+    snap.write_bytes(b"torn")
+    with Archive.open(archive_dir) as c:  # ignored, replayed in full, written anew
+        assert c.show(ids[0]).status == "archived" and len(c.state.articles) == 8
+    assert snap.read_bytes() != b"torn"
+    # a snapshot of another archive's log is never used
+    other = archive_dir.parent / "other"
+    with Archive.open(other) as d:
+        for i in range(8):
+            _publish(d, 100 + i)
+    (archive_dir / "state" / "articles.snapshot").write_bytes((other / "state" / "articles.snapshot").read_bytes())
+    with Archive.open(archive_dir) as e:
+        assert set(e.state.articles) == set(ids)
