@@ -151,7 +151,7 @@ def _build_table(path: Path) -> None:
     raw = _load_dictionary_from_disk("pl")
 
     def pairs() -> Iterator[tuple[str, bytes]]:
-        folded: dict[str, set[bytes]] = {}
+        folded: dict[str, set[str]] = {}
         for key, value in raw.items():
             form = key.decode()
             lemma = value.decode()

@@ -10,6 +10,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import cast
 
 import msgspec
 from whoosh import collectors, highlight, matching, searching
@@ -331,7 +332,7 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
         for hit in results[offset: offset + limit]:
             f = hit.fields()
             body = body_of(f["content_position"]) if snippets else ""
-            snippet, marks = "", []
+            snippet, marks = "", cast(list[tuple[int, int]], [])
             if snippets:
                 marked = hit.highlights("body", text=body, top=2) if not isinstance(q, Q.Every) else ""
                 snippet, marks = _split_marks(marked) if marked else (_lead(body), [])

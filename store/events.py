@@ -8,7 +8,6 @@ upcaster in `upcast`. Old logs stay readable forever, so nothing here forbids un
 from __future__ import annotations
 
 import datetime as dt
-from typing import Union
 
 import msgspec
 
@@ -106,19 +105,19 @@ class PortalRelocated(Event, frozen=True, tag=True):
     keep_path: bool = False  # True: the rest of the address is kept under to_prefix; False: all go to to_prefix
 
 
-AnyEvent = Union[
-    SourceReceived,
-    SourceRejected,
-    ArticlePublished,
-    ArticleRevised,
-    ArticleArchived,
-    ArticleRestored,
-    ArticleRelocated,
-    ArticleWithdrawn,
-    ArticleTagged,
-    ArticleUntagged,
-    PortalRelocated,
-]
+AnyEvent = (
+    SourceReceived
+    | SourceRejected
+    | ArticlePublished
+    | ArticleRevised
+    | ArticleArchived
+    | ArticleRestored
+    | ArticleRelocated
+    | ArticleWithdrawn
+    | ArticleTagged
+    | ArticleUntagged
+    | PortalRelocated
+)
 
 ARTICLE_EVENTS = (
     ArticlePublished,
