@@ -23,9 +23,10 @@ def _marked(text: str, marks: list[tuple[int, int]], style: str = "bold yellow")
 def cmd_search(args: argparse.Namespace) -> int:
     with _open(args) as a:
         statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
+        sort = "date" if not args.query.strip() and args.sort == "relevance" else args.sort  # nothing to rank
         res = a.search(
             args.query, limit=args.limit, offset=args.offset, status=statuses or None, since=args.since,
-            until=args.until, publisher=args.publisher, tag=args.tag, as_of=args.as_of, sort=args.sort,
+            until=args.until, publisher=args.publisher, tag=args.tag, as_of=args.as_of, sort=sort,
             include_withdrawn=args.all,
         )
         if args.json:

@@ -384,7 +384,8 @@ def suggest(index: SearchIndex, text: str) -> str | None:
         if known:
             out.append(part)
             continue
-        best = s.corrector("spell").suggest(word.lower(), limit=1, maxdist=2, prefix=1)
+        # two edits only for longer words: "lodz" → "lecz" helps nobody
+        best = s.corrector("spell").suggest(word.lower(), limit=1, maxdist=1 if len(word) <= 5 else 2, prefix=1)
         if best:
             out.append(best[0])
             changed = True
