@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import queue
@@ -490,10 +491,12 @@ class Watcher:
         rejected file, write `NAME.reason.txt` beside it first. Returns the new path relative to the inbox."""
         target_dir = self.inbox / folder / rel.parent
         target_dir.mkdir(parents=True, exist_ok=True)
-        stem, suffix = _split(rel.name)
+        # Room for `.N` and `.reason.txt`: a name near the 255-byte limit is shortened (its note keeps it).
+        base = _fit_name(rel.name, 6 + (len(REASON_SUFFIX) if reason is not None else 0))
+        stem, suffix = _split(base)
         n = 0
         while True:
-            name = rel.name if n == 0 else f"{stem}.{n}{suffix}"
+            name = base if n == 0 else f"{stem}.{n}{suffix}"
             target = target_dir / name
             note = target_dir / (name + REASON_SUFFIX)
             if not os.path.lexists(target) and (reason is None or not os.path.lexists(note)):
@@ -552,6 +555,25 @@ class _Feed(FileSystemEventHandler):
 
 def _sig(st: os.stat_result) -> Signature:
     return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
+
+
+def _fit_name(name: str, room: int) -> str:
+    """`name`, or when it and `room` more bytes would not fit in a file name, its start, a hash of the
+    whole name and its suffix (unchanged names stay unchanged)."""
+    limit = NAME_MAX - room
+    if len(os.fsencode(name)) <= limit:
+        return name
+    stem, suffix = _split(name)
+    if len(os.fsencode(suffix)) > 16:
+        stem, suffix = name, ""
+    mark = "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:10]
+    budget = limit - len(os.fsencode(suffix)) - len(mark)
+    while len(os.fsencode(stem)) > budget:
+        stem = stem[:-1]
+    return stem + mark + suffix
 
 
 def _split(name: str) -> tuple[str, str]:

@@ -227,3 +227,17 @@ def test_results_cache_never_outlives_a_commit(arc: Archive) -> None:
     assert arc.search("pożar").total == first.total == 1  # a cache hit
     publish(arc, 2)
     assert arc.search("pożar").total == 2
+
+
+def test_small_commits_are_folded_together_in_bounded_merges(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import index.projection as projection
+    from archivist.archive import Archive
+
+    with Archive.open(tmp_path / "m") as a:
+        aid = a.publish(title="Komunikat", body="Treść komunikatu policji.")
+        for i in range(3 * projection.MERGE_AFTER):
+            a.tag(aid, f"t{i}")  # one ordinary commit each
+        segments = a.index.ix._read_toc().segments
+        assert len(segments) <= projection.MERGE_AFTER + 1
+        assert all(s.doc_count_all() <= projection.MERGE_BUDGET + projection.SMALL_SEGMENT for s in segments)
+        assert a.search("tag:t23").total == 1 and a.verify().ok

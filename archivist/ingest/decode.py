@@ -91,8 +91,13 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
     reject_binary(data)
     try:
         return _checked(data, "utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # Valid UTF-8 cut inside its last character (an interrupted download): still UTF-8, minus the stub.
+        if exc.reason == "unexpected end of data" and exc.end == len(data) and len(data) - exc.start < 4:
+            try:
+                return _checked(data[:exc.start], "utf-8")
+            except UnicodeDecodeError:
+                pass
     if declared:
         try:
             enc = codecs.lookup(declared).name

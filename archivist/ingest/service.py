@@ -302,7 +302,10 @@ class Ingestor:
             self._run(files, report)
         finally:
             self.archive.defer_index = deferred
-        self.archive.catch_up_index()  # once, at the end: a bulk load is one stretch of the log
+        try:
+            self.archive.catch_up_index()  # once, at the end: a bulk load is one stretch of the log
+        except Exception as exc:  # noqa: BLE001 -- every file is recorded: the next search catches up
+            self.archive.index_error = exc
         return summary
 
     def _run(self, files: Iterable[tuple[Path, Sequence[str]]],
