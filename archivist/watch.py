@@ -25,6 +25,7 @@ import queue
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,9 @@ class Watcher:
             self._lock_fd = None
 
     def _start_observer(self) -> BaseObserver | None:
+        # watchdog's inotify observer warns when a folder it already watches (a new subfolder of .done/)
+        # is added again; harmless (it replaces the watch), and noise on the watcher's stderr.
+        warnings.filterwarnings("ignore", message=r"Callback with id .* already exists", category=RuntimeWarning)
         handler = _Feed(self)
         observer: BaseObserver
         if self.poll:
