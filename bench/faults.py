@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.soak import PY, ROOT, WatchProc, article_text
+from store.fileops import FileOps
 
 KINDS = ("kill-watch", "kill-ingest", "kill-action", "io-log", "io-blob", "io-index")
 WEIGHTS = (2, 2, 2, 3, 3, 3)
@@ -58,13 +59,11 @@ SEED_TAGS = ("seed-a", "seed-b")
 
 # --- fault injection ----------------------------------------------------------------------------------------
 
-class FaultOps:
-    """A `FileOps` that fails the `at`-th call of `op` (write / fsync / replace) with `err`, once or always."""
+class FaultOps(FileOps):
+    """The store's `FileOps`, failing the `at`-th call of `op` (write / fsync / replace) with `err`, once or
+    always. A filesystem flush (`syncfs`, the blob store's batch sync) counts as an fsync."""
 
     def __init__(self, op: str, at: int, err: int, *, always: bool = False) -> None:
-        from store.fileops import FileOps
-
-        self._base = FileOps()
         self.op, self.at, self.err, self.always = op, at, err, always
         self.calls: collections.Counter[str] = collections.Counter()
         self.fired = 0
@@ -76,51 +75,21 @@ class FaultOps:
             self.fired += 1
             raise OSError(self.err, os.strerror(self.err))
 
-    # the FileOps interface (the store calls exactly these)
     def write(self, fd: int, data: bytes | memoryview) -> int:
         self._check("write")
-        return os.write(fd, data)
-
-    def write_all(self, fd: int, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = self.write(fd, view)
-            view = view[n:]
+        return super().write(fd, data)
 
     def fsync(self, fd: int) -> None:
         self._check("fsync")
-        os.fsync(fd)
+        super().fsync(fd)
 
-    def ftruncate(self, fd: int, size: int) -> None:
-        os.ftruncate(fd, size)
+    def syncfs(self, fd: int) -> None:
+        self._check("fsync")
+        super().syncfs(fd)
 
     def replace(self, src: Any, dst: Any) -> None:
         self._check("replace")
-        os.replace(src, dst)
-
-    def fsync_dir(self, path: Any) -> None:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            self.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _as_fileops(f: FaultOps) -> Any:
-    """A real `FileOps` subclass instance that forwards to `f` (the store type-checks nothing, but be one)."""
-    from store.fileops import FileOps
-
-    class _Ops(FileOps):
-        def write(self, fd, data):  # type: ignore[no-untyped-def]
-            return f.write(fd, data)
-
-        def fsync(self, fd):  # type: ignore[no-untyped-def]
-            f.fsync(fd)
-
-        def replace(self, src, dst):  # type: ignore[no-untyped-def]
-            f.replace(src, dst)
-
-    return _Ops()
+        super().replace(src, dst)
 
 
 class _FaultyFile:
@@ -484,9 +453,9 @@ def _dry_counts(work: Path, target: str) -> collections.Counter[str]:
         counter = FaultOps("none", 0, errno.EIO)
         x = Expect()
         if target == "log":
-            _inprocess_workload(root, src, x, log_ops=_as_fileops(counter))
+            _inprocess_workload(root, src, x, log_ops=counter)
         elif target == "blob":
-            _inprocess_workload(root, src, x, blob_ops=_as_fileops(counter))
+            _inprocess_workload(root, src, x, blob_ops=counter)
         else:
             _inprocess_workload(root, src, x, index_fault=counter)
         _DRY[target] = counter.calls
@@ -496,7 +465,7 @@ def _dry_counts(work: Path, target: str) -> collections.Counter[str]:
 
 
 def _child(root: Path, src: Path, x: Expect, target: str, fault: FaultOps, conn: Any) -> None:
-    kw: dict[str, Any] = {"log": {"log_ops": _as_fileops(fault)}, "blob": {"blob_ops": _as_fileops(fault)},
+    kw: dict[str, Any] = {"log": {"log_ops": fault}, "blob": {"blob_ops": fault},
                           "index": {"index_fault": fault}}[target]
     try:
         raised = _inprocess_workload(root, src, x, **kw)
