@@ -20,8 +20,19 @@ from typing import IO, Any
 import msgspec
 
 from archivist import errors
-from archivist.addresses import AddressError, normalize_url, under_prefix, url_key
-from archivist.diffing import DiffOp, changed, word_diff
+from archivist.addresses import AddressError, normalize_url, url_key
+from archivist.resolver import moved_links, resolve
+from archivist.results import (
+    ArticleDiff,
+    ArticleView,
+    HistoryEntry,
+    MovedLink,
+    Resolution,
+    Stats,
+    VerifyReport,
+    VersionRef,
+    summarize,
+)
 from archivist.state import (
     ARCHIVED,
     LIVE,
@@ -29,10 +40,12 @@ from archivist.state import (
     WITHDRAWN,
     ArchiveState,
     ArticleState,
-    UrlChange,
     load_snapshot,
     save_snapshot,
 )
+from archivist.transfer import export, import_
+from archivist.verify import verify
+from archivist.versions import diff, versions
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
 from index.searching import SearchResults, search, suggest
@@ -46,9 +59,7 @@ from store.log import (
     FileLog,
     Log,
     LogError,
-    encode_record,
     record_hash,
-    verify_log,
 )
 
 ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
@@ -87,125 +98,6 @@ def identity_key(*, url: str | None, title: str, published: dt.date | None, publ
 
 def article_id_for(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-# --- answers (msgspec Structs: typed for Python, `msgspec.json.encode` for scripts) -----------------------
-
-class ArticleView(msgspec.Struct, kw_only=True):
-    id: str
-    title: str
-    url: str | None
-    published: dt.date | None
-    publisher: str | None
-    status: str
-    status_reason: str
-    tags: list[str]
-    urls: list[UrlChange]
-    versions: int
-    version: int
-    created_at: dt.datetime
-    changed_at: dt.datetime
-    sources: list[str]
-    body: str
-
-
-class HistoryEntry(msgspec.Struct, kw_only=True):
-    position: int
-    version: int
-    recorded_at: dt.datetime
-    actor: str
-    type: str
-    summary: str
-    source: str | None
-    source_file: str | None
-    event: dict[str, Any]
-
-
-class Hop(msgspec.Struct, frozen=True, kw_only=True):
-    from_url: str
-    to_url: str
-    kind: str  # "article" (the article moved) or "portal" (a prefix rule)
-    recorded_at: dt.datetime
-    article_id: str | None = None
-
-
-class Resolution(msgspec.Struct, kw_only=True):
-    url: str
-    current: str
-    article_id: str | None
-    status: str | None
-    chain: list[Hop]
-
-
-class VersionRef(msgspec.Struct, kw_only=True):
-    version: int  # content version: 1 = as published, 2 = first revision, …
-    position: int
-    recorded_at: dt.datetime
-    actor: str
-    title: str
-
-
-class ArticleDiff(msgspec.Struct, kw_only=True):
-    id: str
-    from_version: VersionRef
-    to_version: VersionRef
-    title: list[DiffOp]
-    body: list[DiffOp]
-    changed: bool
-
-
-class MovedLink(msgspec.Struct, kw_only=True):
-    id: str
-    title: str
-    status: str
-    recorded_url: str
-    current_url: str
-    chain: list[Hop]
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    kind: str  # log / blob / index
-    detail: str
-    position: int | None = None
-
-
-class VerifyReport(msgspec.Struct, kw_only=True):
-    ok: bool
-    records: int
-    blobs: int
-    problems: list[Problem]
-
-
-class Stats(msgspec.Struct, kw_only=True):
-    articles: int
-    by_status: dict[str, int]
-    events: int
-    sources: int
-    rejected_sources: int
-    publishers: dict[str, int]
-    years: dict[str, int]
-    portal_rules: int
-    log_bytes: int
-    head: int
-
-
-class ExportLine(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One NDJSON line of `export`: a record with its hashes, or a blob (`blob` + base64 `data`)."""
-
-    position: int | None = None
-    stream: str | None = None
-    version: int | None = None
-    recorded_at: dt.datetime | None = None
-    actor: str | None = None
-    prev_hash: str | None = None
-    hash: str | None = None
-    event: ev.AnyEvent | None = None
-    blob: str | None = None
-    data: bytes | None = None
-
-
-_export_encoder = msgspec.json.Encoder()
-_export_decoder = msgspec.json.Decoder(ExportLine)
 
 
 class Archive:
@@ -394,119 +286,24 @@ class Archive:
     def resolve(self, url: str, as_of: dt.date | None = None) -> Resolution:
         """Follow article relocations and portal rules from `url` to the current address (or the one it had
         at the end of `as_of`)."""
-        try:
-            start = normalize_url(url)
-        except AddressError as exc:
-            raise errors.UsageError(str(exc)) from exc
-        st = self.state_at(as_of)
-        chain: list[Hop] = []
-        seen = {url_key(start)}
-        current = start
-        article_id: str | None = None
-        while True:
-            key = url_key(current)
-            holders = st.by_url.get(key, [])
-            here = [i for i in holders if url_key(st.articles[i].url or "") == key]
-            hop: Hop | None = None
-            if here:
-                # a live address: it is where these articles are now (a portal's landing page may hold many)
-                if len(here) == 1:
-                    article_id = here[0]
-                    current = st.articles[article_id].url or current  # the address as the archive spells it
-            elif len(holders) == 1:
-                # the one article that lived here has moved on
-                aid = holders[0]
-                article_id = aid
-                a = st.articles[aid]
-                assert a.url is not None
-                moved = [c for c in a.urls if url_key(c.url) == url_key(a.url)][-1]
-                hop = Hop(from_url=current, to_url=a.url, kind="article", recorded_at=moved.recorded_at,
-                          article_id=aid)
-            if hop is None:
-                rule = self._portal_rule(key, st)
-                if rule is not None:
-                    target = rule.to_prefix
-                    if rule.keep_path:
-                        rest = key[len(url_key(rule.from_prefix)):]
-                        target = rule.to_prefix.rstrip("/") + rest
-                    if url_key(target) != key:
-                        hop = Hop(from_url=current, to_url=target, kind="portal", recorded_at=rule.recorded_at)
-            if hop is None:
-                break
-            chain.append(hop)
-            current = hop.to_url
-            nkey = url_key(current)
-            if nkey in seen:
-                raise errors.IntegrityError(
-                    "relocation loop: " + " -> ".join([start] + [h.to_url for h in chain]))
-            seen.add(nkey)
-        if not chain and article_id is None:
-            raise errors.NotFound(f"unknown address {url!r}: no article and no portal rule covers it")
-        status = st.articles[article_id].status if article_id else None
-        return Resolution(url=start, current=current, article_id=article_id, status=status, chain=chain)
-
-    @staticmethod
-    def _portal_rule(key: str, st: ArchiveState):  # type: ignore[no-untyped-def]
-        best = None
-        for rule in st.portals:  # later rules win over earlier ones for the same prefix
-            pk = url_key(rule.from_prefix)
-            if under_prefix(key, pk) and (best is None or len(pk) >= len(url_key(best.from_prefix))):
-                best = rule
-        return best
+        return resolve(self.state_at(as_of), url)
 
     def versions(self, article_id: str) -> list[VersionRef]:
         """Every content version of an article (publication and revisions), oldest first."""
-        a = self.article(article_id)
-        out: list[VersionRef] = []
-        for pos in a.positions:
-            r = self.log.get(pos)
-            if isinstance(r.event, ev.ArticlePublished | ev.ArticleRevised):
-                out.append(VersionRef(version=len(out) + 1, position=pos, recorded_at=r.recorded_at,
-                                      actor=r.actor, title=r.event.title))
-        return out
+        return versions(self.log, self.article(article_id))
 
     def diff(self, article_id: str, from_: int | dt.date | None = None,
              to: int | dt.date | None = None) -> ArticleDiff:
         """What changed in title and text between two content versions (numbers, or the version current at
         the end of a day). Defaults: the previous version against the latest."""
-        versions = self.versions(article_id)
+        def moment(ref: int | dt.date | None) -> int | dt.datetime | None:
+            return end_of_day(ref) if isinstance(ref, dt.date) else ref
 
-        def pick(ref: int | dt.date | None, default: int) -> VersionRef:
-            if ref is None:
-                return versions[default]
-            if isinstance(ref, int):
-                if not 1 <= ref <= len(versions):
-                    raise errors.NotFound(f"article {article_id} has versions 1–{len(versions)}, not {ref}")
-                return versions[ref - 1]
-            known = [v for v in versions if v.recorded_at <= end_of_day(ref)]
-            if not known:
-                raise errors.NotFound(f"article {article_id} was not in the archive yet on {ref}")
-            return known[-1]
-
-        old = pick(from_, max(len(versions) - 2, 0))
-        new = pick(to, len(versions) - 1)
-        a_ev, b_ev = self.log.get(old.position).event, self.log.get(new.position).event
-        title = word_diff(getattr(a_ev, "title", ""), getattr(b_ev, "title", ""))
-        body = word_diff(getattr(a_ev, "body", ""), getattr(b_ev, "body", ""))
-        return ArticleDiff(id=self.article(article_id).id, from_version=old, to_version=new, title=title,
-                           body=body, changed=changed(title) or changed(body))
+        return diff(self.log, self.article(article_id), moment(from_), moment(to))
 
     def links(self, as_of: dt.date | None = None) -> list[MovedLink]:
         """Archived articles whose recorded address has moved since, with where it lives now."""
-        st = self.state_at(as_of)
-        out: list[MovedLink] = []
-        for a in st.articles.values():
-            if a.status != ARCHIVED or not a.urls:
-                continue
-            recorded = a.urls[0].url
-            try:
-                r = self.resolve(recorded, as_of)
-            except errors.ArchivistError:
-                continue
-            if r.chain and url_key(r.current) != url_key(recorded):
-                out.append(MovedLink(id=a.id, title=a.title, status=a.status, recorded_url=recorded,
-                                     current_url=r.current, chain=r.chain))
-        return sorted(out, key=lambda m: m.title)
+        return moved_links(self.state_at(as_of))
 
     def articles(self) -> Iterator[ArticleState]:
         yield from list(self.refresh().articles.values())
@@ -620,56 +417,8 @@ class Archive:
             raise errors.UsageError(str(exc)) from exc
 
     # --- integrity, counts, transfer ------------------------------------------------------------------------
-
     def verify(self) -> VerifyReport:
-        checked, log_problems = verify_log(self.log)
-        problems = [Problem(kind="log", detail=str(p), position=p.position) for p in log_problems]
-        st = self.refresh()
-        blobs = 0
-        for digest, src in sorted(st.sources.items(), key=lambda kv: kv[1].position):
-            blobs += 1
-            if not self.blobs.exists(digest):
-                problems.append(Problem(kind="blob", position=src.position,
-                                        detail=f"blob {digest} ({src.file_name}) is missing"))
-            elif not self.blobs.verify(digest):
-                problems.append(Problem(kind="blob", position=src.position,
-                                        detail=f"blob {digest} ({src.file_name}) does not match its digest"))
-        for check in self._verify_hooks():
-            problems.extend(check())
-        return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems)
-
-    def _verify_hooks(self) -> list[Any]:
-        return [self._verify_index]
-
-    def _verify_index(self) -> list[Problem]:
-        """The index must hold exactly one current document per article, agreeing with the log."""
-        ix = self.index
-        ix.catch_up()
-        st = self.state
-        problems: list[Problem] = []
-        seen: dict[str, tuple[str, int]] = {}
-        s = ix.searcher()
-        from whoosh.query import Term
-
-        for hit in s.search(Term("current", "1"), limit=None, scored=False):
-            f = hit.fields()
-            if f["id"] in seen:
-                problems.append(Problem(kind="index", detail=f"article {f['id']} has two current documents"))
-            seen[f["id"]] = (f.get("status", ""), f.get("version", 0))
-        for aid, a in st.articles.items():
-            got = seen.pop(aid, None)
-            if got is None:
-                problems.append(Problem(kind="index", detail=f"article {aid} is missing from the index"))
-            elif got != (a.status, a.version):
-                problems.append(Problem(kind="index", detail=f"article {aid}: index has {got}, log says "
-                                                             f"{(a.status, a.version)}"))
-            if len(problems) > 20:
-                break
-        for aid in list(seen)[:5]:
-            problems.append(Problem(kind="index", detail=f"index has article {aid} that the log does not"))
-        if problems:
-            problems.append(Problem(kind="index", detail="run `archivist rebuild` to rebuild the index from the log"))
-        return problems
+        return verify(self)
 
     def stats(self, as_of: dt.date | None = None) -> Stats:
         st = self.state_at(as_of)
@@ -691,90 +440,12 @@ class Archive:
 
     def export(self, out: IO[bytes], *, blobs: bool = True) -> int:
         """Write the log as NDJSON, each record with its hashes, each source's bytes after its record."""
-        n = 0
-        for _, payload in self.log.read_raw():
-            r = ev_decode(payload)
-            line = ExportLine(position=r.position, stream=r.stream, version=r.version,
-                              recorded_at=r.recorded_at, actor=r.actor, prev_hash=r.prev_hash.hex(),
-                              hash=record_hash(payload).hex(), event=r.event)
-            out.write(_export_encoder.encode(line) + b"\n")
-            n += 1
-            if blobs and isinstance(r.event, ev.SourceReceived | ev.SourceRejected) \
-                    and self.blobs.exists(r.event.digest):
-                out.write(_export_encoder.encode(ExportLine(blob=r.event.digest,
-                                                            data=self.blobs.get(r.event.digest))) + b"\n")
-        return n
+        return export(self, out, blobs=blobs)
 
     def import_(self, lines: IO[bytes], *, batch: int = 1000) -> int:
         """Load an export into an empty archive; every record keeps its position, time, actor and hash."""
-        if self.log.head() != 0:
-            raise errors.UsageError("import needs an empty archive (it keeps every record's position)")
-        pending: list[tuple[AppendRequest, str]] = []
-        n = 0
+        return import_(self, lines, batch=batch)
 
-        def flush() -> None:
-            nonlocal n
-            if not pending:
-                return
-            records = self.log.append_batch([req for req, _ in pending])
-            for rec, (_, want) in zip(records, pending, strict=True):
-                if record_hash(encode_record(rec)).hex() != want:
-                    raise errors.IntegrityError(f"record {rec.position} does not re-hash to its exported hash")
-            n += len(records)
-            pending.clear()
-
-        for lineno, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            try:
-                line = _export_decoder.decode(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise errors.InputRejected(f"line {lineno}: not an export line: {exc}") from exc
-            if line.blob is not None:
-                if line.data is None or hashlib.sha256(line.data).hexdigest() != line.blob:
-                    raise errors.InputRejected(f"line {lineno}: blob {line.blob} does not match its bytes")
-                self.blobs.put(line.data)
-                continue
-            if None in (line.position, line.stream, line.version, line.recorded_at, line.actor, line.event,
-                        line.hash):
-                raise errors.InputRejected(f"line {lineno}: a record needs position, stream, version, "
-                                           "recorded_at, actor, hash and event")
-            if line.position != n + len(pending) + 1:
-                raise errors.InputRejected(f"line {lineno}: position {line.position} out of order")
-            assert line.event is not None and line.stream is not None
-            pending.append((AppendRequest(line.stream, [line.event], line.version - 1,  # type: ignore[operator]
-                                          actor=line.actor, recorded_at=line.recorded_at), line.hash or ""))
-            if len(pending) >= batch:
-                flush()
-        flush()
-        self.refresh()
-        self.index.catch_up()
-        return n
-
-
-_record_decoder = msgspec.msgpack.Decoder(ev.Record)
-
-
-def ev_decode(payload: bytes | memoryview) -> ev.Record:
-    return _record_decoder.decode(payload)
-
-
-def summarize(e: ev.Event) -> str:
-    """One human line per event, for history listings."""
-    match e:
-        case ev.ArticlePublished(title=t) | ev.ArticleRevised(title=t):
-            return t
-        case ev.ArticleArchived(reason=r) | ev.ArticleRestored(reason=r) | ev.ArticleWithdrawn(reason=r):
-            return r
-        case ev.ArticleRelocated(from_url=f, to_url=t):
-            return f"{f or '?'} → {t}"
-        case ev.ArticleTagged(tag=t) | ev.ArticleUntagged(tag=t):
-            return t
-        case ev.PortalRelocated(from_prefix=f, to_prefix=t):
-            return f"{f}* → {t}"
-        case ev.SourceReceived(file_name=f) | ev.SourceRejected(file_name=f):
-            return f
-    return ""
 
 
 def _require_text(value: str | None, what: str) -> str:
