@@ -13,7 +13,8 @@ import hashlib
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,11 +22,15 @@ import msgspec
 
 from archivist import errors
 from archivist.addresses import AddressError, normalize_url, url_key
+from archivist.ingest.registry import MAX_BYTES
+from archivist.recording import SourceFile, record_sources
 from archivist.resolver import moved_links, resolve
 from archivist.results import (
     ArticleDiff,
     ArticleView,
+    FileOutcome,
     HistoryEntry,
+    IngestSummary,
     MovedLink,
     Resolution,
     Stats,
@@ -40,6 +45,7 @@ from archivist.state import (
     WITHDRAWN,
     ArchiveState,
     ArticleState,
+    SourceState,
     load_snapshot,
     save_snapshot,
 )
@@ -129,6 +135,15 @@ class Archive:
             (root / sub).mkdir(parents=True, exist_ok=True)
         return cls(root, FileLog(root / "log"), BlobStore(root / "blobs"), actor=actor or default_actor())
 
+    @property
+    def inbox(self) -> Path:
+        """The default watched folder (`archivist watch` without a folder)."""
+        return self.root / "inbox"
+
+    def head(self) -> int:
+        """The log position of the last acknowledged event (0 for an empty archive)."""
+        return self.log.head()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
@@ -193,6 +208,44 @@ class Archive:
                 # change as not done.
                 self.index_error = exc
         return records
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A bulk load: appends inside skip the index; it catches up once at the end. A failure to catch up is
+        kept in `index_error`, not raised: every event is recorded, and the next search catches up."""
+        deferred, self.defer_index = self.defer_index, True
+        try:
+            yield
+        finally:
+            self.defer_index = deferred
+        try:
+            self.catch_up_index()
+        except Exception as exc:  # noqa: BLE001
+            self.index_error = exc
+
+    # --- ingest: files in (the CLI's `ingest`, the watcher, the demo) ---------------------------------------
+
+    def ingest_files(self, files: Iterable[tuple[Path, Sequence[str]]], *, via: str = "api",
+                     max_bytes: int = MAX_BYTES, actor: str | None = None,
+                     progress: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
+        """Ingest files (each with the tags its folders give it) as one bulk load, in batches."""
+        from archivist.ingest.service import Ingestor
+
+        return Ingestor(self, via=via, max_bytes=max_bytes, actor=actor).run(files, progress=progress)
+
+    def keep_bytes(self, data: bytes) -> str:
+        """Keep a file's original bytes (content-addressed); durable once `record_sources` returns."""
+        return self.blobs.put(data, sync=False)
+
+    def knows_source(self, digest: str) -> bool:
+        return digest in self.refresh().sources
+
+    def source(self, digest: str) -> SourceState | None:
+        return self.refresh().sources.get(digest)
+
+    def record_sources(self, files: Sequence[SourceFile], *, actor: str | None = None) -> list[FileOutcome]:
+        """Record a batch of kept, parsed (or rejected) files in one append; see `archivist.recording`."""
+        return record_sources(self, files, actor=actor)
 
     # --- search -------------------------------------------------------------------------------------------
 

@@ -63,10 +63,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     with Archive.open(args.archive) as a:
         if args.json:
-            emit_json({"archive": str(a.root.resolve()), "head": a.log.head()})
+            emit_json({"archive": str(a.root.resolve()), "head": a.head()})
         else:
-            out.print(Text(f"Archive ready at {a.root.resolve()} ({a.log.head()} events)."))
-            out.print(Text(f"Drop files into {a.root.resolve() / 'inbox'} and run `archivist watch`, "
+            out.print(Text(f"Archive ready at {a.root.resolve()} ({a.head()} events)."))
+            out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
                            "or `archivist ingest PATH`."))
     return 0
 

@@ -17,20 +17,20 @@ from archivist.textutil import printable
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from archivist.ingest.registry import MAX_BYTES
-    from archivist.ingest.service import Ingestor, walk
+    from archivist.ingest.service import walk
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise errors.UsageError(f"no such file or folder: {', '.join(missing)}")
     files = list(walk(paths))
+    max_bytes = int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES
     with _open(args, create=True) as a:
-        ing = Ingestor(a, via="cli", max_bytes=int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES)
         show_bar = not args.json and len(files) > 20 and err.is_terminal
         with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, disable=not show_bar, transient=True) as bar:
             task = bar.add_task("files", total=len(files))
-            summary = ing.run(files, progress=lambda o: bar.advance(task))
+            summary = a.ingest_files(files, via="cli", max_bytes=max_bytes, progress=lambda o: bar.advance(task))
     if args.json:
         emit_json(summary)
     else:

@@ -51,15 +51,12 @@ def _on(a: Archive, day: dt.date) -> None:
 
 def build_demo(archive_path: str | os.PathLike[str]) -> Stats:
     """Fill an empty archive with the samples, then record a few archivist actions (idempotent)."""
-    from archivist.ingest.service import Ingestor
-
     with Archive.open(archive_path, actor=ACTOR) as a:
         if not a.refresh().articles:
             files = sorted(sample_files(), key=lambda f: (_recorded_day(f[0]), str(f[0])))
-            ing = Ingestor(a, via="demo", actor=ACTOR)
             for path, tags in files:
                 _on(a, _recorded_day(path))
-                ing.run([(path, tags)])
+                a.ingest_files([(path, tags)], via="demo", actor=ACTOR)
         _record_actions(a)
         a.clock = ev_now
         return a.stats()

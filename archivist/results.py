@@ -110,6 +110,43 @@ class Stats(msgspec.Struct, kw_only=True):
     head: int
 
 
+INGESTED, REVISED, DUPLICATE, REJECTED = "ingested", "revised", "duplicate", "rejected"
+
+
+class FileOutcome(msgspec.Struct, kw_only=True):
+    file: str
+    digest: str
+    result: str  # ingested / revised / duplicate / rejected
+    articles: list[str] = []  # ids of articles created or changed
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    relocations: int = 0
+    reason: str | None = None
+
+
+class IngestSummary(msgspec.Struct, kw_only=True):
+    files: int = 0
+    ingested: int = 0  # new articles
+    revised: int = 0
+    duplicate: int = 0  # files (or records) that added nothing
+    rejected: int = 0
+    relocations: int = 0
+    outcomes: list[FileOutcome] = []
+
+    def add(self, o: FileOutcome) -> None:
+        self.files += 1
+        self.ingested += o.new
+        self.revised += o.revised
+        self.relocations += o.relocations
+        if o.result == REJECTED:
+            self.rejected += 1
+        elif o.result == DUPLICATE:
+            self.duplicate += 1
+        self.outcomes.append(o)
+
+
+
 def summarize(e: ev.Event) -> str:
     """One human line per event, for history listings."""
     match e:

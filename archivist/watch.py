@@ -39,7 +39,8 @@ from watchdog.observers.polling import PollingObserverVFS
 from archivist import errors
 from archivist.archive import Archive
 from archivist.ingest.registry import MAX_BYTES
-from archivist.ingest.service import DUPLICATE, REJECTED, FileOutcome, Ingestor, folder_tag, is_candidate
+from archivist.ingest.service import Ingestor, folder_tag, is_candidate
+from archivist.results import DUPLICATE, REJECTED, FileOutcome
 
 DONE, REJECTED_DIR = ".done", ".rejected"
 LOCK_NAME = ".watch.lock"
@@ -298,19 +299,18 @@ class Watcher:
                         self._process(ready)  # the append brings the index up to date at once
                     continue
                 # A burst: the index catches up every few seconds instead of after every batch.
-                self.archive.defer_index = True
                 caught_up = time.monotonic()
-                try:
-                    for i in range(0, len(ready), self.batch_files):
-                        if self.stop_event.is_set():
-                            break
-                        self._process(ready[i:i + self.batch_files])
-                        if time.monotonic() - caught_up >= INDEX_LAG:
-                            self._catch_up_index()
-                            caught_up = time.monotonic()
-                finally:
-                    self.archive.defer_index = False
-                    self._catch_up_index()
+                with self.archive.bulk():
+                    try:
+                        for i in range(0, len(ready), self.batch_files):
+                            if self.stop_event.is_set():
+                                break
+                            self._process(ready[i:i + self.batch_files])
+                            if time.monotonic() - caught_up >= INDEX_LAG:
+                                self._catch_up_index()
+                                caught_up = time.monotonic()
+                    finally:
+                        self._catch_up_index()
         except errors.IntegrityError as exc:
             self.fatal = exc
             self._note("error", "integrity", f"the log refuses writes, stopping: {exc}")
@@ -422,7 +422,7 @@ class Watcher:
         known = o.result == DUPLICATE
         result, reason = o.result, o.reason
         if known:
-            src = self.archive.state.sources.get(o.digest)
+            src = self.archive.source(o.digest)
             if src is not None and src.rejected is not None:
                 result, reason = REJECTED, src.rejected  # rejected before (a restart after a crash, a re-drop)
         try:

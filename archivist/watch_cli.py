@@ -58,7 +58,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             pass
 
     with _open(args, via="watch", create=True) as a:
-        inbox = Path(args.inbox) if args.inbox else a.root / "inbox"
+        inbox = Path(args.inbox) if args.inbox else a.inbox
         watcher = Watcher(a, inbox, settle=args.settle, rescan=args.rescan, poll=args.poll,
                           max_bytes=int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES,
                           report=report, log=log)

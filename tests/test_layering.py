@@ -63,3 +63,40 @@ def test_only_the_watcher_imports_watchdog() -> None:
     for path in (ROOT / "archivist").rglob("*.py"):
         if "watchdog" in _imports(path):
             assert path.name.startswith("watch"), f"{path.relative_to(ROOT)} imports watchdog"
+
+
+# The `Archive` facade is the only door to the log: ingest, the watcher, the CLI, the demo and the TUI go
+# through it. The modules that carry the facade's work are the only ones in archivist/ that import the log.
+FACADE = {"archive.py", "recording.py", "transfer.py", "verify.py", "versions.py"}
+THROUGH_THE_FACADE = sorted(
+    [ROOT / "archivist" / "ingest" / "service.py", ROOT / "archivist" / "demo.py",
+     *(ROOT / "archivist").glob("watch*.py"), *(ROOT / "archivist").glob("cli*.py"), *(ROOT / "tui").rglob("*.py")])
+
+
+def test_only_the_facade_imports_the_log() -> None:
+    for path in (ROOT / "archivist").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n == "store.log" or n.startswith("store.log.") for n in names):
+                assert path.parent.name == "archivist" and path.name in FACADE, \
+                    f"{path.relative_to(ROOT)} imports store.log: go through the Archive facade"
+
+
+@pytest.mark.parametrize("path", THROUGH_THE_FACADE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_callers_go_through_the_facade(path: Path) -> None:
+    """No `archive.log`, `archive.blobs`, `defer_index` or `AppendRequest`, and no `root / "inbox"`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    where = str(path.relative_to(ROOT))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("log", "blobs", "defer_index"):
+            holder = node.value.id if isinstance(node.value, ast.Name) else \
+                node.value.attr if isinstance(node.value, ast.Attribute) else ""
+            an_archive = holder in ("a", "arc", "archive", "_archive") or node.attr == "defer_index"
+            assert not an_archive, f"{where}:{node.lineno} reaches past the facade (.{node.attr})"
+        if isinstance(node, ast.Name):
+            assert node.id not in ("AppendRequest", "NO_STREAM"), f"{where}:{node.lineno} builds an append"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and \
+                isinstance(node.right, ast.Constant) and node.right.value == "inbox":
+            raise AssertionError(f"{where}:{node.lineno} builds the inbox path (use Archive.inbox)")

@@ -75,7 +75,7 @@ class ArchivistApp(App[None]):
         if not self.archive_lock.acquire(blocking=False):
             return  # a search or an action is running: it sees the new events anyway; try next tick
         try:
-            head = self.archive.log.head()
+            head = self.archive.head()
         except Exception as exc:  # shown, never swallowed
             self.call_from_thread(self.notify, f"Cannot read the archive: {exc}", severity="error",
                                   markup=False)

@@ -1,10 +1,8 @@
-"""Turning dropped files into events — exactly once, with the original bytes kept.
+"""Turning dropped files into sources for the archive — exactly once, with the original bytes kept.
 
-For each file: the bytes go to the blob store first (durable), then ONE atomic append carries the
-`SourceReceived` (or `SourceRejected`) with every article event the file implies. A crash before that append
-leaves only a blob, and the next attempt redoes the file; a crash after it leaves a complete record, and the
-next attempt sees the digest and appends nothing. Many files go in one batch (group commit) when ingesting
-folders, so a bulk load costs one fsync per batch instead of one per file.
+Here files are found, read, deduplicated by digest and parsed; the `Archive` facade records them
+(`Archive.record_sources`, see `archivist/recording.py`): bytes durable first, then ONE atomic append per
+batch of files (group commit), so a bulk load costs one fsync per batch instead of one per file.
 """
 
 from __future__ import annotations
@@ -13,56 +11,23 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-
-import msgspec
+from typing import TYPE_CHECKING
 
 from archivist import errors
-from archivist.addresses import url_key
-from archivist.archive import Archive, article_id_for, identity_key
-from archivist.ingest.model import ParsedArticle, ParseResult, Rejected
+from archivist.ingest.model import Rejected
 from archivist.ingest.registry import MAX_BYTES, parse
-from archivist.state import ARCHIVED, LIVE, WITHDRAWN
-from store import events as ev
-from store.log import NO_STREAM, AppendRequest
+from archivist.recording import SourceFile, parsed_article_id
+from archivist.results import DUPLICATE, INGESTED, REJECTED, REVISED, FileOutcome, IngestSummary
 
-INGESTED, REVISED, DUPLICATE, REJECTED = "ingested", "revised", "duplicate", "rejected"
+if TYPE_CHECKING:
+    from archivist.archive import Archive
+
+__all__ = ["DUPLICATE", "INGESTED", "REJECTED", "REVISED", "FileOutcome", "IngestSummary", "Ingestor", "walk"]
+
 # A file over the size limit is still recorded as rejected with its bytes kept (`verify` expects every
 # source's bytes) — unless it is larger than this, when it is refused without a record.
 KEEP_OVERSIZED = 256 * 1024 * 1024
 TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".swp", ".download")
-
-
-class FileOutcome(msgspec.Struct, kw_only=True):
-    file: str
-    digest: str
-    result: str  # ingested / revised / duplicate / rejected
-    articles: list[str] = []  # ids of articles created or changed
-    new: int = 0
-    revised: int = 0
-    unchanged: int = 0
-    relocations: int = 0
-    reason: str | None = None
-
-
-class IngestSummary(msgspec.Struct, kw_only=True):
-    files: int = 0
-    ingested: int = 0  # new articles
-    revised: int = 0
-    duplicate: int = 0  # files (or records) that added nothing
-    rejected: int = 0
-    relocations: int = 0
-    outcomes: list[FileOutcome] = []
-
-    def add(self, o: FileOutcome) -> None:
-        self.files += 1
-        self.ingested += o.new
-        self.revised += o.revised
-        self.relocations += o.relocations
-        if o.result == REJECTED:
-            self.rejected += 1
-        elif o.result == DUPLICATE:
-            self.duplicate += 1
-        self.outcomes.append(o)
 
 
 def is_candidate(path: Path) -> bool:
@@ -91,7 +56,7 @@ def folder_tag(name: str) -> str:
 
 
 class Ingestor:
-    """Plans the events for files and commits them in batches."""
+    """Reads and parses files, and hands them to the archive (`Archive.record_sources`) in batches."""
 
     def __init__(self, archive: Archive, *, via: str = "cli", max_bytes: int = MAX_BYTES,
                  batch_files: int = 200, actor: str | None = None) -> None:
@@ -100,7 +65,7 @@ class Ingestor:
         self.max_bytes = max_bytes
         self.batch_files = batch_files
         self.actor = actor
-        self._pending: list[tuple[FileOutcome, list[AppendRequest], Callable[[], tuple[FileOutcome, list[AppendRequest]]]]] = []
+        self._pending: list[SourceFile] = []
         self.done: list[FileOutcome] = []  # committed outcomes not yet reported
         self._pending_ids: set[str] = set()
         self._pending_digests: set[str] = set()
@@ -125,170 +90,56 @@ class Ingestor:
                   *, size: int | None = None) -> FileOutcome | None:
         if isinstance(data, tuple):  # too large to keep: digest of the whole, bytes left where they are
             digest, size = data
-            if digest in self.archive.refresh().sources or digest in self._pending_digests:
+            if self.archive.knows_source(digest) or digest in self._pending_digests:
                 return FileOutcome(file=name, digest=digest, result=DUPLICATE)
             self._reject(name, digest, size,
                          f"file is {size / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB", keep=None)
             return None
         digest = hashlib.sha256(data).hexdigest()
-        st = self.archive.refresh()
-        if digest in st.sources or digest in self._pending_digests:
+        if self.archive.knows_source(digest) or digest in self._pending_digests:
             return FileOutcome(file=name, digest=digest, result=DUPLICATE)
         try:
             result = parse(name, data, max_bytes=self.max_bytes)
         except Rejected as exc:
             self._reject(name, digest, len(data), exc.reason, keep=data)
             return None
-        ids = {self._identity(a)[0] for a in result.articles}
+        ids = {parsed_article_id(a) for a in result.articles}
         if ids & self._pending_ids or (result.relocations and self._pending):
             # The same article twice in one batch, or redirects that may name an article of this batch:
             # commit what is queued first, so the plan below sees it.
             self.flush()
-        self.archive.blobs.put(data, sync=False)
-
-        def plan() -> tuple[FileOutcome, list[AppendRequest]]:
-            self.archive.refresh()
-            return self._plan(name, digest, len(data), result, tags)
-
-        outcome, requests = plan()
-        self._queue(outcome, requests, ids, plan)
+        self.archive.keep_bytes(data)
+        self._queue(SourceFile(name=name, digest=digest, size=len(data), via=self.via, result=result,
+                               tags=tuple(tags)), ids)
         return None
 
     def _reject(self, name: str, digest: str, size: int, reason: str, keep: bytes | None) -> None:
         if keep is not None:
-            self.archive.blobs.put(keep, sync=False)
+            self.archive.keep_bytes(keep)
         else:
             reason += " (bytes not kept in the archive)"
-        outcome = FileOutcome(file=name, digest=digest, result=REJECTED, reason=reason)
-        event = ev.SourceRejected(digest=digest, file_name=name, reason=reason, size=size, via=self.via)
-        requests = [AppendRequest(ev.source_stream(digest), [event])]
-        self._queue(outcome, requests, set(), lambda: (outcome, requests))
+        self._queue(SourceFile(name=name, digest=digest, size=size, via=self.via, reason=reason), set())
         return None
 
-    def _queue(self, outcome: FileOutcome, requests: list[AppendRequest], ids: set[str],
-               plan: Callable[[], tuple[FileOutcome, list[AppendRequest]]]) -> None:
-        self._pending.append((outcome, requests, plan))
+    def _queue(self, source: SourceFile, ids: set[str]) -> None:
+        self._pending.append(source)
         self._pending_ids |= ids
-        self._pending_digests.add(outcome.digest)
-
-    def _identity(self, a: ParsedArticle) -> tuple[str, str]:
-        key = identity_key(url=a.url, title=a.title, published=a.published, publisher=a.publisher, body=a.body)
-        return article_id_for(key), key
-
-    def _plan(self, name: str, digest: str, size: int, result: ParseResult,
-              folder_tags: Sequence[str]) -> tuple[FileOutcome, list[AppendRequest]]:
-        st = self.archive.state
-        outcome = FileOutcome(file=name, digest=digest, result=DUPLICATE)
-        requests = [AppendRequest(ev.source_stream(digest), [
-            ev.SourceReceived(digest=digest, file_name=name, size=size, via=self.via)])]
-        seen_here: set[str] = set()
-        for art in result.articles:
-            aid, _ = self._identity(art)
-            if aid in seen_here:
-                continue  # the same article twice in one file: the first wins
-            seen_here.add(aid)
-            tags = list(dict.fromkeys(t for t in (*art.tags, *folder_tags) if t))
-            existing = st.articles.get(aid)
-            if existing is None:
-                events: list[ev.Event] = [ev.ArticlePublished(
-                    title=art.title, body=art.body, url=art.url, published=art.published,
-                    publisher=art.publisher, source=digest)]
-                events += self._status_events(art, LIVE, art.url, digest)
-                events += [ev.ArticleTagged(tag=t, source=digest) for t in _tags(tags)]
-                requests.append(AppendRequest(aid, events, NO_STREAM))
-                outcome.new += 1
-                outcome.articles.append(aid)
-                continue
-            events = []
-            current = self.archive.log.get(existing.content_position).event
-            assert isinstance(current, ev.ArticlePublished | ev.ArticleRevised)
-            if (art.title, art.body, art.published, art.publisher) != (
-                    current.title, current.body, current.published, current.publisher):
-                events.append(ev.ArticleRevised(title=art.title, body=art.body, url=existing.url,
-                                                published=art.published, publisher=art.publisher, source=digest))
-                outcome.revised += 1
-            events += self._status_events(art, existing.status, existing.url, digest)
-            events += [ev.ArticleTagged(tag=t, source=digest) for t in _tags(tags) if t not in existing.tags]
-            if events:
-                requests.append(AppendRequest(aid, events, existing.version))
-                outcome.articles.append(aid)
-            else:
-                outcome.unchanged += 1
-        for rel in result.relocations:
-            event = self._relocation(rel.from_url, rel.to_url, rel.prefix, digest)
-            if event is not None:
-                requests.append(event)
-                outcome.relocations += 1
-        outcome.result = INGESTED if outcome.new else REVISED if outcome.revised else (
-            INGESTED if outcome.articles or outcome.relocations else DUPLICATE)
-        return outcome, requests
-
-    @staticmethod
-    def _status_events(art: ParsedArticle, status: str, url: str | None, digest: str) -> list[ev.Event]:
-        out: list[ev.Event] = []
-        if (art.archived_reason or art.status == ARCHIVED) and status != ARCHIVED:
-            out.append(ev.ArticleArchived(reason=art.archived_reason or "", source=digest))
-        elif art.status == WITHDRAWN and status != WITHDRAWN:
-            out.append(ev.ArticleWithdrawn(reason="withdrawn in the source record", source=digest))
-        if art.relocated_to and (url is None or url_key(art.relocated_to) != url_key(url)):
-            out.append(ev.ArticleRelocated(from_url=url, to_url=art.relocated_to, source=digest))
-        return out
-
-    def _relocation(self, from_url: str, to_url: str, prefix: bool, digest: str) -> AppendRequest | None:
-        st = self.archive.state
-        holders = [] if prefix else st.by_url.get(url_key(from_url), [])
-        living = [i for i in holders if url_key(st.articles[i].url or "") == url_key(from_url)]
-        candidates = living or holders  # the article at that address now, else the one that lived there
-        aid = candidates[0] if len(candidates) == 1 else None
-        if aid is not None:
-            a = st.articles[aid]
-            if a.url and url_key(a.url) == url_key(to_url):
-                return None
-            return AppendRequest(aid, [ev.ArticleRelocated(from_url=a.url, to_url=to_url, source=digest)])
-        for rule in st.portals:
-            if url_key(rule.from_prefix) == url_key(from_url) and url_key(rule.to_prefix) == url_key(to_url):
-                return None
-        return AppendRequest(ev.portal_stream(url_key(from_url)), [ev.PortalRelocated(
-            from_prefix=from_url, to_prefix=to_url, source=digest, keep_path=False)])
+        self._pending_digests.add(source.digest)
 
     # --- committing -----------------------------------------------------------------------------------------
 
     def flush(self) -> list[FileOutcome]:
-        """Commit every queued file in one append. On a conflict — another process changed one of these
-        articles meanwhile — each file is planned again against the fresh state and committed alone."""
+        """Commit every queued file in one append (see `Archive.record_sources`)."""
         pending, self._pending = self._pending, []
         self._pending_ids.clear()
         self._pending_digests.clear()
-        if not pending:
-            return []
-        try:
-            self.archive.blobs.sync()  # the original bytes are durable before any event points at them
-        except OSError as exc:
-            raise errors.IntegrityError(f"could not store the files durably ({exc}); nothing was recorded, "
-                                        "ingest them again") from exc
-        try:
-            self.archive.append([r for _, reqs, _ in pending for r in reqs], actor=self.actor)
-            outcomes = [o for o, _, _ in pending]
-        except errors.ConflictError:
-            outcomes = [self._commit_alone(plan) for _, _, plan in pending]
+        outcomes = self.archive.record_sources(pending, actor=self.actor)
         self.done.extend(outcomes)
         return outcomes
 
-    def _commit_alone(self, plan: Callable[[], tuple[FileOutcome, list[AppendRequest]]]) -> FileOutcome:
-        for _ in range(20):
-            outcome, requests = plan()
-            if outcome.digest in self.archive.state.sources:
-                outcome.result, outcome.new, outcome.revised, outcome.articles = DUPLICATE, 0, 0, []
-                return outcome
-            try:
-                self.archive.append(requests, actor=self.actor)
-                return outcome
-            except errors.ConflictError:
-                continue
-        raise errors.ConflictError("gave up after 20 conflicting attempts: the articles keep changing")
-
     def run(self, files: Iterable[tuple[Path, Sequence[str]]],
             progress: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
+        """Ingest `files` as one bulk load: the index catches up once, at the end."""
         summary = IngestSummary()
 
         def report(outcomes: Iterable[FileOutcome]) -> None:
@@ -297,15 +148,8 @@ class Ingestor:
                 if progress:
                     progress(o)
 
-        deferred, self.archive.defer_index = self.archive.defer_index, True
-        try:
+        with self.archive.bulk():
             self._run(files, report)
-        finally:
-            self.archive.defer_index = deferred
-        try:
-            self.archive.catch_up_index()  # once, at the end: a bulk load is one stretch of the log
-        except Exception as exc:  # noqa: BLE001 -- every file is recorded: the next search catches up
-            self.archive.index_error = exc
         return summary
 
     def _run(self, files: Iterable[tuple[Path, Sequence[str]]],
@@ -331,15 +175,6 @@ class Ingestor:
         outcomes = [immediate] if immediate is not None else self.flush()
         self.done = []
         return outcomes[-1]
-
-
-def _tags(tags: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for t in tags:
-        t = " ".join(t.split()).lower()[:100]
-        if t and t not in out:
-            out.append(t)
-    return out
 
 
 def _read_prefix_digest(path: Path) -> tuple[str, int]:

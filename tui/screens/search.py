@@ -134,12 +134,12 @@ class SearchScreen(Screen[None]):
                 return  # a newer request superseded this one before it started
             try:
                 a = app.archive
-                head = a.log.head()
+                head = a.head()
                 sort = "date" if not req.text.strip() and req.sort == "relevance" else req.sort
                 res = a.search(req.text, limit=req.limit, sort=sort, include_withdrawn=req.include_withdrawn,
                                as_of=req.as_of, suggest=False, **search_options(req.filters))
                 empty = res.total == 0 and not a.refresh().articles
-                inbox = str((a.root / "inbox").resolve())
+                inbox = str(a.inbox.resolve())
             except errors.QueryError as exc:
                 self.post_message(SearchDone(req, None, str(exc), query_error=True))
                 return
