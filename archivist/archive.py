@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 import hashlib
 import os
+import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 import msgspec
 
-from archivist import errors
+from archivist import errors, permissions
 from archivist.addresses import AddressError, normalize_url, url_key
 from archivist.ingest.registry import MAX_BYTES
 from archivist.recording import SourceFile, record_sources
@@ -122,18 +123,66 @@ class Archive:
         self.defer_index = False  # bulk loads catch the index up once at the end, not after every batch
         self.index_error: Exception | None = None  # the last index catch-up after an append that failed
         self._snapshot_path = root / "state" / "articles.snapshot"
+        self._umask_set = False  # `open` applied the archive's permission rule (see `archivist.permissions`)
         self._load_snapshot()
         self.refresh()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
-             create: bool = True) -> Archive:
+             create: bool = True, group: str | None = None) -> Archive:
+        """Open the archive at `path`, creating it (private to its owner, or shared with `group`) when
+        `create` allows; see `archivist.permissions`."""
         root = Path(path) if path is not None else default_archive_path()
-        if not create and not (root / "log").is_dir():
+        if root.exists() and not root.is_dir():
+            raise errors.UsageError(f"{root} is a file, not an archive folder")
+        if not create and not cls.exists(root):
             raise errors.NotFound(f"no archive at {root} (run `archivist init` first)")
-        for sub in ("log", "blobs", "inbox"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        return cls(root, FileLog(root / "log"), BlobStore(root / "blobs"), actor=actor or default_actor())
+        try:
+            if group is not None or not cls.exists(root):
+                permissions.make_root(root, group)
+            permissions.enter(root)
+        except NotADirectoryError:
+            raise errors.UsageError(f"cannot create an archive at {root}: a part of that path is a file") from None
+        except OSError as exc:
+            raise errors.UsageError(f"cannot create an archive at {root}: {exc.strerror or exc}") from None
+        try:
+            for sub in ("log", "blobs", "inbox"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            archive = cls(root, FileLog(root / "log"), BlobStore(root / "blobs"), actor=actor or default_actor())
+        except BaseException:
+            permissions.leave(root)
+            raise
+        archive._umask_set = True
+        return archive
+
+    @staticmethod
+    def exists(path: str | os.PathLike[str]) -> bool:
+        """Whether there is an archive at `path` (`archivist init` was run there)."""
+        return (Path(path) / "log").is_dir()
+
+    @classmethod
+    def import_new(cls, path: str | os.PathLike[str], lines: IO[bytes], *, batch: int = 1000) -> int:
+        """Import an export into the archive at `path`, which must be new or empty. When the import fails,
+        what it created is removed again: a failed import leaves nothing behind."""
+        root = Path(path)
+        existed = cls.exists(root)
+        before = set(root.iterdir()) if root.is_dir() else None
+        try:
+            with cls.open(root) as a:
+                return a.import_(lines, batch=batch)
+        except BaseException:
+            if not existed:
+                for made in [root] if before is None else sorted(set(root.iterdir()) - before):
+                    if made.is_dir() and not made.is_symlink():
+                        shutil.rmtree(made, ignore_errors=True)
+                    else:
+                        made.unlink(missing_ok=True)
+            raise
+
+    @property
+    def group(self) -> str | None:
+        """The group the archive is shared with, or None when only its owner may read it."""
+        return permissions.group_of(self.root)
 
     @property
     def inbox(self) -> Path:
@@ -148,6 +197,9 @@ class Archive:
         if self._index is not None:
             self._index.close()
         self.log.close()
+        if self._umask_set:
+            self._umask_set = False
+            permissions.leave(self.root)
 
     def __enter__(self) -> Archive:
         return self
@@ -301,8 +353,13 @@ class Archive:
             return cached
 
     def article(self, article_id: str, as_of: dt.date | None = None) -> ArticleState:
-        a = self.state_at(as_of).find(article_id)
+        st = self.state_at(as_of)
+        a = st.find(article_id)
         if a is None:
+            candidates = sorted(k for k in self.refresh().articles if k.startswith(article_id)) \
+                if len(article_id) >= 4 else []
+            if len(candidates) > 1:
+                raise errors.AmbiguousId(article_id, [(k, self.state.articles[k].title) for k in candidates])
             when = f" on {as_of}" if as_of else ""
             if as_of and self.refresh().find(article_id):
                 raise errors.NotFound(f"article {article_id!r} was not in the archive yet{when}")
@@ -383,7 +440,7 @@ class Archive:
     def revise(self, article_id: str, *, title: str | None = None, body: str | None = None,
                url: str | None = None, published: dt.date | None = None, publisher: str | None = None,
                source: str | None = None, expected_version: int | None = None, actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         cur = self.show(a.id)
         event = ev.ArticleRevised(
             title=_require_text(title, "title") if title is not None else cur.title,
@@ -397,21 +454,21 @@ class Archive:
 
     def archive(self, article_id: str, reason: str = "", *, source: str | None = None,
                 expected_version: int | None = None, actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         if a.status == ARCHIVED:
             return 0
         return self._record(a, [ev.ArticleArchived(reason=reason, source=source)], expected_version, actor)
 
     def restore(self, article_id: str, reason: str = "", *, expected_version: int | None = None,
                 actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         if a.status == LIVE:
             return 0
         return self._record(a, [ev.ArticleRestored(reason=reason)], expected_version, actor)
 
     def withdraw(self, article_id: str, reason: str, *, expected_version: int | None = None,
                  actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         if not reason.strip():
             raise errors.UsageError("a withdrawal needs a reason (it stays in the article's history)")
         if a.status == WITHDRAWN:
@@ -420,7 +477,7 @@ class Archive:
 
     def relocate(self, article_id: str, to_url: str, *, source: str | None = None,
                  expected_version: int | None = None, actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         new = self._valid_url(to_url)
         if a.url and url_key(a.url) == url_key(new):
             return 0
@@ -441,7 +498,7 @@ class Archive:
 
     def tag(self, article_id: str, *tags: str, expected_version: int | None = None,
             actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         new = [t for t in _clean_tags(tags) if t not in a.tags]
         if not new:
             return 0
@@ -449,11 +506,20 @@ class Archive:
 
     def untag(self, article_id: str, *tags: str, expected_version: int | None = None,
               actor: str | None = None) -> int:
-        a = self.article(article_id)
+        a = self._expecting(article_id, expected_version)
         gone = [t for t in _clean_tags(tags) if t in a.tags]
         if not gone:
             return 0
         return self._record(a, [ev.ArticleUntagged(tag=t) for t in gone], expected_version, actor)
+
+    def _expecting(self, article_id: str, expected_version: int | None) -> ArticleState:
+        """The article an action is about. A stale expected version is a conflict whatever the action would
+        do — even when there would be nothing to record: the caller decided on a state that is gone."""
+        a = self.article(article_id)
+        if expected_version is not None and expected_version != a.version:
+            raise errors.ConflictError(f"conflict: article {a.id} is at version {a.version}, not {expected_version} "
+                                       "(someone changed it since it was read); nothing was recorded")
+        return a
 
     def _record(self, a: ArticleState, events: list[ev.Event], expected_version: int | None,
                 actor: str | None) -> int:

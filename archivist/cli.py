@@ -1,9 +1,13 @@
 """`archivist` — the command line, per DESIGN.md's contract.
 
 Every read command takes `--json` and then prints exactly one JSON document on stdout; human output uses
-rich; errors go to stderr as one line. Exit codes: 0 ok, 1 not found, 2 usage or query error, 3 input
-rejected, 4 integrity problem, 5 conflict (someone else changed the article first; nothing was written).
-Text that comes from articles is always printed literally: never interpreted as Rich markup.
+rich; errors go to stderr as one line (and with `--json` also as `{"error": …, "code": N}` on stdout). Exit
+codes: 0 ok, 1 not found, 2 usage or query error, 3 input rejected, 4 integrity problem, 5 conflict (someone
+else changed the article first; nothing was written). Text that comes from articles is always printed
+literally: never interpreted as Rich markup.
+
+The commands are the table `COMMANDS` at the end of this file; those defined beside their subsystems (search,
+ingest, watch, the UI) are imported here by name.
 """
 
 from __future__ import annotations
@@ -14,42 +18,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
-import msgspec
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from archivist import errors
+from archivist import cli_ingest, cli_search, cli_tui, errors, watch_cli
+from archivist.addresses import AddressError, normalize_url
+from archivist.cli_common import emit_json, err, lit, open_archive, out, parse_date
 from archivist.textutil import printable
 
-_json = msgspec.json.Encoder()
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def emit_json(value: Any) -> None:
-    sys.stdout.buffer.write(_json.encode(value) + b"\n")
-    sys.stdout.flush()
-
-
-def parse_date(text: str) -> dt.date:
-    """YYYY, YYYY-MM or YYYY-MM-DD (for --since/--until/--as-of)."""
-    s = text.strip()
-    try:
-        if len(s) == 4 and s.isdigit():
-            return dt.date(int(s), 1, 1)
-        if len(s) == 7:
-            return dt.date.fromisoformat(s + "-01")
-        return dt.date.fromisoformat(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _lit(value: object) -> Text:
-    return Text(printable("" if value is None else str(value)))
+if TYPE_CHECKING:
+    from archivist.archive import Archive
 
 
 def _fmt_time(t: dt.datetime) -> str:
@@ -61,24 +41,19 @@ def _fmt_time(t: dt.datetime) -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     from archivist.archive import Archive
 
-    with Archive.open(args.archive) as a:
+    with Archive.open(args.archive, group=args.group) as a:
         if args.json:
-            emit_json({"archive": str(a.root.resolve()), "head": a.head()})
+            emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group})
         else:
-            out.print(Text(f"Archive ready at {a.root.resolve()} ({a.head()} events)."))
+            shared = f", shared with group {a.group}" if a.group else ", private to you"
+            out.print(Text(f"Archive ready at {a.root.resolve()} ({a.head()} events{shared})."))
             out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
                            "or `archivist ingest PATH`."))
     return 0
 
 
-def _open(args: argparse.Namespace, via: str = "cli", create: bool = False) -> Any:
-    from archivist.archive import Archive, default_actor
-
-    return Archive.open(args.archive, actor=getattr(args, "actor", None) or default_actor(via), create=create)
-
-
 def cmd_show(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         view = a.show(args.id, as_of=args.as_of)
         if args.json:
             emit_json(view)
@@ -86,24 +61,24 @@ def cmd_show(args: argparse.Namespace) -> int:
         meta = Table.grid(padding=(0, 2))
         meta.add_column(style="bold")
         meta.add_column()
-        meta.add_row("id", _lit(view.id))
-        meta.add_row("status", _lit(view.status + (f" — {view.status_reason}" if view.status_reason else "")))
-        meta.add_row("published", _lit(view.published or "unknown"))
-        meta.add_row("publisher", _lit(view.publisher or "unknown"))
-        meta.add_row("address", _lit(view.url or "none"))
+        meta.add_row("id", lit(view.id))
+        meta.add_row("status", lit(view.status + (f" — {view.status_reason}" if view.status_reason else "")))
+        meta.add_row("published", lit(view.published or "unknown"))
+        meta.add_row("publisher", lit(view.publisher or "unknown"))
+        meta.add_row("address", lit(view.url or "none"))
         for change in view.urls[:-1]:
-            meta.add_row("earlier", _lit(f"{change.url} (until {_fmt_time(view.urls[view.urls.index(change) + 1].recorded_at)})"))
-        meta.add_row("tags", _lit(", ".join(view.tags) or "none"))
-        meta.add_row("versions", _lit(f"{view.versions} (last change {_fmt_time(view.changed_at)})"))
+            meta.add_row("earlier", lit(f"{change.url} (until {_fmt_time(view.urls[view.urls.index(change) + 1].recorded_at)})"))
+        meta.add_row("tags", lit(", ".join(view.tags) or "none"))
+        meta.add_row("versions", lit(f"{view.versions} (last change {_fmt_time(view.changed_at)})"))
         out.print(Text(printable(view.title), style="bold"))
         out.print(meta)
         out.print()
-        out.print(_lit(view.body))
+        out.print(lit(view.body))
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         entries = a.history(args.id)
         if args.json:
             emit_json({"id": a.article(args.id).id, "events": entries})
@@ -112,19 +87,19 @@ def cmd_history(args: argparse.Namespace) -> int:
         for col in ("#", "recorded", "by", "event", "what", "source file"):
             table.add_column(col)
         for e in entries:
-            table.add_row(_lit(e.position), _lit(_fmt_time(e.recorded_at)), _lit(e.actor), _lit(e.type.removeprefix("Article")),
-                          _lit(e.summary), _lit(e.source_file or ""))
+            table.add_row(lit(e.position), lit(_fmt_time(e.recorded_at)), lit(e.actor), lit(e.type.removeprefix("Article")),
+                          lit(e.summary), lit(e.source_file or ""))
         out.print(table)
     return 0
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         r = a.resolve(args.url, as_of=args.as_of)
         if args.json:
             emit_json(r)
             return 0
-        out.print(_lit(r.url))
+        out.print(lit(r.url))
         for hop in r.chain:
             how = f"article {hop.article_id} moved" if hop.kind == "article" else "portal moved"
             out.print(Text(f"  → {hop.to_url}   ({how}, recorded {_fmt_time(hop.recorded_at)})"))
@@ -135,27 +110,91 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _action(fn: Callable[[Any, argparse.Namespace], int], verb: str) -> Callable[[argparse.Namespace], int]:
+# --- actions: each records what happened (or says there is nothing to record) -----------------------------
+
+class Recorded(NamedTuple):
+    position: int  # 0: nothing recorded, it was already so
+    id: str | None  # the article's full id (None for a portal rule)
+    done: str  # what was recorded, for people
+    already: str  # what was already so, for people
+    extra: dict[str, Any] = {}
+
+
+def _on_article(verb: str, state: str,
+                call: Callable[[Archive, argparse.Namespace], int]) -> Callable[[Archive, argparse.Namespace], Recorded]:
+    def act(a: Archive, x: argparse.Namespace) -> Recorded:
+        aid = a.article(x.id).id  # a unique prefix becomes the full id; an ambiguous one is refused
+        position = call(a, x)
+        return Recorded(position, aid, f"{verb} {aid}", f"{aid} is already {state}")
+    return act
+
+
+def _tags(verb: str, call: Callable[[Archive, argparse.Namespace], int]) -> Callable[[Archive, argparse.Namespace], Recorded]:
+    def act(a: Archive, x: argparse.Namespace) -> Recorded:
+        aid = a.article(x.id).id
+        position = call(a, x)
+        tags = ", ".join(x.tags)
+        return Recorded(position, aid, f"{verb} {aid}: {tags}", f"{aid} is already so ({verb}: {tags})")
+    return act
+
+
+def _relocate(a: Archive, x: argparse.Namespace) -> Recorded:
+    if x.portal:
+        position = a.relocate_portal(x.id, x.to_url, keep_path=x.keep_path, actor=x.actor)
+        old, new = _address(x.id), _address(x.to_url)
+        rest = " (the rest of each address kept)" if x.keep_path else ""
+        return Recorded(position, None, f"portal moved: every address under {old} now leads to {new}{rest}",
+                        f"the portal rule {old} → {new} is already recorded",
+                        {"from_prefix": old, "to_prefix": new, "keep_path": x.keep_path})
+    article = a.article(x.id)
+    aid, old_url = article.id, article.url
+    position = a.relocate(aid, x.to_url, expected_version=x.expect_version, actor=x.actor)
+    new = _address(x.to_url)
+    return Recorded(position, aid, f"relocated {aid}: {old_url or '(no address)'} → {new}",
+                    f"{aid} is already at {new}", {"from_url": old_url, "to_url": new})
+
+
+def _address(text: str) -> str:
+    try:
+        return normalize_url(text)
+    except AddressError as exc:
+        raise errors.UsageError(str(exc)) from exc
+
+
+def _action(act: Callable[[Archive, argparse.Namespace], Recorded]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with _open(args) as a:
-            position = fn(a, args)
-            aid = a.article(args.id).id if getattr(args, "id", None) else None
-            if args.json:
-                emit_json({"id": aid, "recorded": bool(position), "position": position or None})
-            elif position:
-                out.print(Text(f"{verb}: {aid or ''} (event {position})".replace(":  (", ": (")))
-            else:
-                out.print(Text(f"nothing to record: {aid or 'the rule'} is already so"))
+        with open_archive(args) as a:
+            r = act(a, args)
+        if args.json:
+            emit_json({"id": r.id, "recorded": bool(r.position), "position": r.position or None, **r.extra})
+        elif r.position:
+            out.print(Text(f"{printable(r.done)} (event {r.position})"))
+        else:
+            out.print(Text(f"nothing to record: {printable(r.already)}"))
         return 0
     return run
 
+
+def _version(x: argparse.Namespace) -> dict[str, Any]:
+    return {"expected_version": x.expect_version, "actor": x.actor}
+
+
+cmd_archive = _action(_on_article("archived", "archived", lambda a, x: a.archive(x.id, x.reason, **_version(x))))
+cmd_restore = _action(_on_article("restored", "live", lambda a, x: a.restore(x.id, x.reason, **_version(x))))
+cmd_withdraw = _action(_on_article("withdrawn", "withdrawn", lambda a, x: a.withdraw(x.id, x.reason, **_version(x))))
+cmd_relocate = _action(_relocate)
+cmd_tag = _action(_tags("tagged", lambda a, x: a.tag(x.id, *x.tags, **_version(x))))
+cmd_untag = _action(_tags("untagged", lambda a, x: a.untag(x.id, *x.tags, **_version(x))))
+
+
+# --- reading ------------------------------------------------------------------------------------------------
 
 def version_or_date(text: str) -> int | dt.date:
     return int(text) if text.strip().isdigit() and len(text.strip()) < 4 else parse_date(text)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         d = a.diff(args.id, args.from_, args.to)
         if args.json:
             emit_json(d)
@@ -183,7 +222,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_links(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         moved = a.links(as_of=args.as_of)
         if args.json:
             emit_json({"links": moved})
@@ -197,21 +236,24 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         report = a.verify()
         if args.json:
             emit_json(report)
-        elif report.ok:
-            out.print(Text(f"OK: {report.records} records, hash chain intact; {report.blobs} sources re-hashed."))
         else:
-            for p in report.problems:
-                err.print(Text(f"{p.kind}: {p.detail}"))
-            err.print(Text(f"{len(report.problems)} problem(s) found."))
+            for w in report.warnings:
+                err.print(Text(f"warning: {printable(w)}"))
+            if report.ok:
+                out.print(Text(f"OK: {report.records} records, hash chain intact; {report.blobs} sources re-hashed."))
+            else:
+                for p in report.problems:
+                    err.print(Text(f"{p.kind}: {p.detail}"))
+                err.print(Text(f"{len(report.problems)} problem(s) found."))
         return 0 if report.ok else errors.IntegrityError.exit_code
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         s = a.stats(as_of=args.as_of)
         if args.json:
             emit_json(s)
@@ -219,19 +261,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
         t = Table.grid(padding=(0, 2))
         t.add_column(style="bold")
         t.add_column()
-        t.add_row("articles", _lit(f"{s.articles} ({', '.join(f'{k} {v}' for k, v in s.by_status.items())})"))
-        t.add_row("events", _lit(s.events))
-        t.add_row("sources", _lit(f"{s.sources} ({s.rejected_sources} rejected)"))
-        t.add_row("portal rules", _lit(s.portal_rules))
-        t.add_row("log size", _lit(f"{s.log_bytes / 1e6:.1f} MB"))
-        t.add_row("years", _lit(", ".join(f"{y}: {n}" for y, n in s.years.items()) or "—"))
-        t.add_row("publishers", _lit(", ".join(f"{p}: {n}" for p, n in list(s.publishers.items())[:8]) or "—"))
+        t.add_row("articles", lit(f"{s.articles} ({', '.join(f'{k} {v}' for k, v in s.by_status.items())})"))
+        t.add_row("events", lit(s.events))
+        t.add_row("sources", lit(f"{s.sources} ({s.rejected_sources} rejected)"))
+        t.add_row("portal rules", lit(s.portal_rules))
+        t.add_row("log size", lit(f"{s.log_bytes / 1e6:.1f} MB"))
+        t.add_row("years", lit(", ".join(f"{y}: {n}" for y, n in s.years.items()) or "—"))
+        t.add_row("publishers", lit(", ".join(f"{p}: {n}" for p, n in list(s.publishers.items())[:8]) or "—"))
         out.print(t)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         if args.output and args.output != "-":
             tmp = Path(args.output + ".part")
             with open(tmp, "wb") as f:
@@ -249,128 +291,222 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from archivist.archive import Archive
 
-    with Archive.open(args.archive) as a:
-        if args.file == "-":
-            n = a.import_(sys.stdin.buffer)
-        else:
-            with open(args.file, "rb") as f:
-                n = a.import_(f)
-        if args.json:
-            emit_json({"imported": n})
-        else:
-            out.print(Text(f"imported {n} records"))
+    if args.file == "-":
+        n = Archive.import_new(args.archive, sys.stdin.buffer)
+    elif not os.path.isfile(args.file):
+        raise errors.UsageError(f"no such file: {args.file}")
+    else:
+        with open(args.file, "rb") as f:
+            n = Archive.import_new(args.archive, f)
+    if args.json:
+        emit_json({"imported": n})
+    else:
+        out.print(Text(f"imported {n} records"))
     return 0
 
 
-# --- parser ---------------------------------------------------------------------------------------------------
+def cmd_help(args: argparse.Namespace) -> int:
+    parsers: dict[str, argparse.ArgumentParser] = args.parsers
+    if args.topic is None:
+        parsers[""].print_help()
+    elif args.topic in parsers:
+        parsers[args.topic].print_help()
+    else:
+        raise errors.UsageError(f"no command {args.topic!r}; the commands: {', '.join(sorted(n for n in parsers if n))}")
+    return 0
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--archive", metavar="DIR", default=argparse.SUPPRESS,
-                        help="archive folder (env ARCHIVIST_ARCHIVE; default ~/.local/share/archivist)")
-    read = argparse.ArgumentParser(add_help=False)
-    read.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    act = argparse.ArgumentParser(add_help=False)
-    act.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    act.add_argument("--actor", help="who records this (default cli:$USER)")
-    act.add_argument("--expect-version", type=int, metavar="N",
-                     help="fail with exit 5 unless the article is at version N (optimistic concurrency)")
 
-    p = argparse.ArgumentParser(prog="archivist", parents=[common],
-                                description="Event-sourced archive of Polish news and government articles.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+# --- the table of commands ------------------------------------------------------------------------------------
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help: str, parents: Sequence[Any] = ()) -> Any:
-        sp = sub.add_parser(name, help=help, description=help, parents=[common, *parents])
-        sp.set_defaults(func=fn)
-        return sp
+def _no_arguments(sp: argparse.ArgumentParser) -> None:
+    pass
 
-    add("init", cmd_init, "create an archive (idempotent)", [read])
-    as_of = argparse.ArgumentParser(add_help=False)
-    as_of.add_argument("--as-of", type=parse_date, metavar="DATE",
-                       help="the archive as it stood at the end of that day (recorded time, UTC)")
-    add("show", cmd_show, "one article", [read, as_of]).add_argument("id")
-    add("history", cmd_history, "an article's events, oldest first", [read]).add_argument("id")
-    add("resolve", cmd_resolve, "follow relocations to the current address, with the chain",
-        [read, as_of]).add_argument("url")
-    sp = add("diff", cmd_diff, "what changed between two versions of an article (word by word)", [read])
-    sp.add_argument("id")
-    sp.add_argument("--from", dest="from_", type=version_or_date, metavar="VERSION|DATE")
-    sp.add_argument("--to", type=version_or_date, metavar="VERSION|DATE")
-    add("links", cmd_links, "archived articles whose recorded address has moved, with the current one",
-        [read, as_of])
 
-    sp = add("archive", _action(lambda a, x: a.archive(x.id, x.reason or "", expected_version=x.expect_version,
-                                                         actor=x.actor), "archived"),
-             "record that an article was archived", [act])
-    sp.add_argument("id")
-    sp.add_argument("--reason", default="")
-    sp = add("restore", _action(lambda a, x: a.restore(x.id, x.reason or "", expected_version=x.expect_version,
-                                                         actor=x.actor), "restored"),
-             "record that an archived or withdrawn article is live again", [act])
-    sp.add_argument("id")
-    sp.add_argument("--reason", default="")
-    sp = add("withdraw", _action(lambda a, x: a.withdraw(x.id, x.reason, expected_version=x.expect_version,
-                                                           actor=x.actor), "withdrawn"),
-             "hide an article from search (kept in history)", [act])
-    sp.add_argument("id")
-    sp.add_argument("--reason", required=True)
-    sp = add("relocate", _action(_relocate, "relocated"),
-             "record that an article (or with --portal, every address under a prefix) moved", [act])
+class Command(NamedTuple):
+    name: str
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    options: frozenset[str] = frozenset()  # shared options: "json", "as_of", "act" (--json --actor --expect-version)
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    epilog: str | None = None
+
+
+def _init_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--group", metavar="GROUP",
+                    help="share the archive with this group (folders 2750, files 0640); by default an archive "
+                         "is private to its owner (folders 0700, files 0600)")
+
+
+def _id(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("id", help="article id, or a unique start of it (at least 4 characters)")
+
+
+def _id_reason(sp: argparse.ArgumentParser) -> None:
+    _id(sp)
+    sp.add_argument("--reason", default="", help="why (kept in the article's history)")
+
+
+def _withdraw_arguments(sp: argparse.ArgumentParser) -> None:
+    _id(sp)
+    sp.add_argument("--reason", required=True, help="why it is withdrawn (required; kept in its history)")
+
+
+def _relocate_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("id", help="article id, or with --portal the old address prefix")
     sp.add_argument("to_url", metavar="NEW_URL")
     sp.add_argument("--portal", action="store_true", help="a whole URL prefix moved (PortalRelocated)")
     sp.add_argument("--keep-path", action="store_true", help="with --portal: the rest of each address is kept")
-    sp = add("tag", _action(lambda a, x: (a.untag if x.remove else a.tag)(
-        x.id, *x.tags, expected_version=x.expect_version, actor=x.actor), "tags recorded"),
-        "tag an article (or --remove tags)", [act])
-    sp.add_argument("id")
-    sp.add_argument("tags", nargs="+", metavar="TAG")
-    sp.add_argument("--remove", action="store_true")
-    sp = add("untag", _action(lambda a, x: a.untag(x.id, *x.tags, expected_version=x.expect_version,
-                                                     actor=x.actor), "tags removed"), "remove tags", [act])
-    sp.add_argument("id")
+
+
+def _tags_arguments(sp: argparse.ArgumentParser) -> None:
+    _id(sp)
     sp.add_argument("tags", nargs="+", metavar="TAG")
 
-    add("verify", cmd_verify, "check log framing, hash chain, blob fixity and the index", [read])
-    add("stats", cmd_stats, "counts", [read, as_of])
-    sp = add("export", cmd_export, "the log as NDJSON (lossless), with each source's bytes")
+
+def _resolve_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("url")
+
+
+def _diff_arguments(sp: argparse.ArgumentParser) -> None:
+    _id(sp)
+    sp.add_argument("--from", dest="from_", type=version_or_date, metavar="VERSION|DATE",
+                    help="a content version number, or the version current at the end of a day "
+                         "(default: the one before --to)")
+    sp.add_argument("--to", type=version_or_date, metavar="VERSION|DATE", help="(default: the latest)")
+
+
+def _export_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-o", "--output", help="file to write (default stdout)")
     sp.add_argument("--no-blobs", action="store_true", help="records only, without the original bytes")
-    sp = add("import", cmd_import, "load an export into an empty archive", [read])
+
+
+def _import_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("file", help="NDJSON export file, or - for stdin")
 
-    for register in _extensions():
-        register(add, read, act)
+
+def _help_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("topic", nargs="?", metavar="COMMAND", help="e.g. search (its query syntax)")
+
+
+JSON, AS_OF, ACT = frozenset({"json"}), frozenset({"json", "as_of"}), frozenset({"act"})
+
+COMMANDS: tuple[Command, ...] = (
+    Command("init", cmd_init, "create an archive (idempotent)", JSON, _init_arguments),
+    Command("ingest", cli_ingest.cmd_ingest, "ingest files or folders (subfolders become tags)", JSON,
+            cli_ingest.arguments),
+    Command("watch", watch_cli.cmd_watch, watch_cli.HELP, JSON, watch_cli.arguments, watch_cli.EPILOG),
+    Command("search", cli_search.cmd_search, "search articles (Polish-aware; the query syntax is below)", JSON,
+            cli_search.arguments, cli_search.QUERY_SYNTAX),
+    Command("show", cmd_show, "one article", AS_OF, _id),
+    Command("history", cmd_history, "an article's events, oldest first", JSON, _id),
+    Command("resolve", cmd_resolve, "follow relocations to the current address, with the chain", AS_OF,
+            _resolve_arguments),
+    Command("diff", cmd_diff, "what changed between two versions of an article (word by word)", JSON,
+            _diff_arguments),
+    Command("links", cmd_links, "archived articles whose recorded address has moved, with the current one",
+            AS_OF),
+    Command("archive", cmd_archive, "record that an article was archived", ACT, _id_reason),
+    Command("restore", cmd_restore, "record that an archived or withdrawn article is live again", ACT,
+            _id_reason),
+    Command("withdraw", cmd_withdraw, "hide an article from search (kept in history)", ACT, _withdraw_arguments),
+    Command("relocate", cmd_relocate,
+            "record that an article (or with --portal, every address under a prefix) moved", ACT,
+            _relocate_arguments),
+    Command("tag", cmd_tag, "tag an article (to remove tags: `archivist untag`)", ACT, _tags_arguments),
+    Command("untag", cmd_untag, "remove tags from an article", ACT, _tags_arguments),
+    Command("verify", cmd_verify, "check log framing, hash chain, blob fixity, the index and who may read the "
+            "archive's files", JSON),
+    Command("rebuild", cli_search.cmd_rebuild, "rebuild the search index from the log", JSON),
+    Command("stats", cmd_stats, "counts", AS_OF),
+    Command("export", cmd_export, "the log as NDJSON (lossless), with each source's bytes",
+            arguments=_export_arguments),
+    Command("import", cmd_import, "load an export into a new, empty archive (a failed import leaves nothing)",
+            JSON, _import_arguments),
+    Command("tui", cli_tui.cmd_tui, "the terminal UI: search, read, follow history, record what happened",
+            arguments=cli_tui.tui_arguments),
+    Command("demo", cli_tui.cmd_demo, "fill the archive with the bundled samples and some history, then open "
+            "the UI", JSON, cli_tui.demo_arguments),
+    Command("help", cmd_help, "explain a command (`archivist help search`: the query syntax)",
+            arguments=_help_arguments),
+)
+
+
+# --- the parser -----------------------------------------------------------------------------------------------
+
+class UsageFailure(Exception):
+    """argparse refused the command line; `prog` is the (sub)command whose `--help` explains it."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors are one line with a hint, not argparse's whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("argument COMMAND: invalid choice: "):
+            message = "unknown command " + message.removeprefix("argument COMMAND: invalid choice: ").split(" (")[0]
+        raise UsageFailure(message, self.prog)
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            command = getattr(parsed, "command", None)
+            raise UsageFailure(f"unrecognized arguments: {' '.join(extra)}",
+                               f"{self.prog} {command}" if command else self.prog)
+        return parsed
+
+
+def build_parser() -> Parser:
+    common = Parser(add_help=False)
+    common.add_argument("--archive", metavar="DIR", default=argparse.SUPPRESS,
+                        help="archive folder (env ARCHIVIST_ARCHIVE; default ~/.local/share/archivist)")
+    shared: dict[str, Parser] = {name: Parser(add_help=False) for name in ("json", "as_of", "act")}
+    shared["json"].add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    shared["as_of"].add_argument("--as-of", type=parse_date, metavar="DATE",
+                                 help="the archive as it stood at the end of that day (recorded time, UTC)")
+    act = shared["act"]
+    act.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    act.add_argument("--actor", help="who records this (default cli:$USER)")
+    act.add_argument("--expect-version", type=int, metavar="N",
+                     help="fail with exit 5 unless the article is at version N (optimistic concurrency), "
+                          "even when there would be nothing to record")
+
+    p = Parser(prog="archivist", parents=[common],
+               description="Event-sourced archive of Polish news and government articles.",
+               epilog="`archivist help COMMAND` or `archivist COMMAND --help` explains a command. Exit codes: "
+                      "0 ok, 1 not found, 2 usage or query error, 3 input rejected, 4 integrity problem, "
+                      "5 conflict.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
+    parsers: dict[str, argparse.ArgumentParser] = {"": p}
+    for c in COMMANDS:
+        parents = [common, *(shared[o] for o in sorted(c.options))]
+        sp = sub.add_parser(c.name, help=c.help, description=c.help, epilog=c.epilog, parents=parents,
+                            formatter_class=argparse.RawDescriptionHelpFormatter if c.epilog else
+                            argparse.HelpFormatter)
+        c.arguments(sp)
+        sp.set_defaults(func=c.run)
+        parsers[c.name] = sp
+    parsers["help"].set_defaults(parsers=parsers)
     return p
 
 
-def _relocate(a: Any, x: argparse.Namespace) -> int:
-    if x.portal:
-        x.id = None
-        return a.relocate_portal(x.id_or_prefix, x.to_url, keep_path=x.keep_path, actor=x.actor)
-    return a.relocate(x.id, x.to_url, expected_version=x.expect_version, actor=x.actor)
-
-
-def _extensions() -> list[Callable[..., None]]:
-    """Commands defined beside their subsystems (search, ingest, watch, tui)."""
-    found = []
-    for mod_name in ("archivist.cli_search", "archivist.cli_ingest", "archivist.cli_tui"):
-        try:
-            mod = __import__(mod_name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != mod_name:
-                raise
-            continue
-        found.append(mod.register)
-    return found
+def _fail(message: str, code: int, as_json: bool, **extra: Any) -> int:
+    err.print(Text(f"error: {printable(message)}"))
+    if as_json:
+        emit_json({"error": message, "code": code, **extra})
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "portal", False):
-        args.id_or_prefix = args.id
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageFailure as exc:
+        return _fail(f"{exc} (see `{exc.prog} --help`)", errors.UsageError.exit_code, as_json)
     if getattr(args, "archive", None) is None:
         from archivist.archive import default_archive_path
 
@@ -378,8 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except errors.ArchivistError as exc:
-        err.print(Text(f"error: {exc}"))
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code, as_json, **exc.details())
+    except PermissionError as exc:
+        return _fail(f"permission denied: {exc.filename or exc}", errors.UsageError.exit_code, as_json)
     except KeyboardInterrupt:
         err.print(Text("interrupted"))
         return 130

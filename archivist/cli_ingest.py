@@ -1,17 +1,15 @@
-"""`archivist ingest` and `archivist watch`: files in, events out."""
+"""`archivist ingest`: files in, events out."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from archivist import errors
-from archivist.cli import _open, emit_json, err, out
+from archivist.cli_common import emit_json, err, open_archive, out, plural
 from archivist.textutil import printable
 
 
@@ -25,7 +23,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise errors.UsageError(f"no such file or folder: {', '.join(missing)}")
     files = list(walk(paths))
     max_bytes = int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES
-    with _open(args, create=True) as a:
+    with open_archive(args, create=True) as a:
         show_bar = not args.json and len(files) > 20 and err.is_terminal
         with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, disable=not show_bar, transient=True) as bar:
@@ -37,25 +35,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for o in summary.outcomes:
             if o.result == "rejected":
                 err.print(Text(f"rejected {printable(o.file)}: {printable(o.reason or '')}"))
-        out.print(Text(f"{summary.files} files: {summary.ingested} ingested, {summary.revised} revised, "
+        out.print(Text(f"{plural(summary.files, 'file')}: {summary.ingested} ingested, {summary.revised} revised, "
                        f"{summary.duplicate} duplicate, {summary.rejected} rejected"
                        + (f", {summary.relocations} relocations" if summary.relocations else "")))
     return errors.InputRejected.exit_code if summary.rejected else 0
 
 
-def register(add: Any, read: argparse.ArgumentParser, act: argparse.ArgumentParser) -> None:
-    sp = add("ingest", cmd_ingest, "ingest files or folders (subfolders become tags)", [read])
+def arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp.add_argument("--max-mb", type=float, default=None, help="size limit per file (default 20 MB)")
     sp.add_argument("--actor", help=argparse.SUPPRESS)
-    try:
-        from archivist.watch_cli import register_watch
-    except ModuleNotFoundError as exc:
-        if exc.name != "archivist.watch_cli":
-            raise
-    else:
-        register_watch(add, read)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(1)

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from rich.text import Text
 
-from archivist.cli import _open, emit_json, out, parse_date
+from archivist.cli_common import count, emit_json, open_archive, out, parse_date, plural
 from archivist.textutil import printable
+
+LIMIT = 10
+
+QUERY_SYNTAX = """\
+query syntax:
+  handel ludźmi                words: diacritics optional (ludzmi finds ludźmi), any inflection (handlu finds
+                               handel); articles with every word rank first
+  "handel ludźmi"  "…"~3       a phrase (~N: its words up to N apart)
+  title:policja                one field: title body url publisher tag status id year
+                               (or in Polish: tytuł treść adres wydawca tagi data rok)
+  published:2015..2017         dates: YYYY, YYYY-MM or YYYY-MM-DD, a range A..B or [A TO B]
+  policja AND NOT kradzież     boolean: AND OR NOT, -word (must not), +word (must), ( … )
+  handl*  ludzmi~  ludzmi~2    a prefix; fuzzy words (one or two letters off)
+  ''                           an empty query lists every article, newest first
+
+examples:
+  archivist search 'handlu ludźmi' --since 2015 --status archived
+  archivist search 'title:"grupa zadaniowa"' --sort date --limit 20 --offset 20
+  archivist search policja --json          (one JSON document: query, total, hits, facets)
+
+A malformed query is refused with one line saying what is wrong and where (exit 2)."""
 
 
 def _marked(text: str, marks: list[tuple[int, int]], style: str = "bold yellow") -> Text:
@@ -21,7 +41,7 @@ def _marked(text: str, marks: list[tuple[int, int]], style: str = "bold yellow")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
         sort = "date" if not args.query.strip() and args.sort == "relevance" else args.sort  # nothing to rank
         res = a.search(
@@ -32,7 +52,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(res)
             return 0
-        if not res.hits:
+        if not res.total:
             out.print(Text(f"No articles match {printable(res.query)!r}."))
         for i, h in enumerate(res.hits, 1 + args.offset):
             head = Text(f"{i:>3}. ")
@@ -42,9 +62,17 @@ def cmd_search(args: argparse.Namespace) -> int:
             out.print(Text("     " + printable(meta), style="dim"))
             if h.snippet:
                 out.print(Text("     ") + _marked(h.snippet, h.marks))
-        shown = f"{args.offset + 1}–{args.offset + len(res.hits)} of " if res.hits else ""
-        out.print(Text(f"\n{shown}{res.total} articles ({res.took_ms:.0f} ms)", style="bold"))
-        if res.facets:
+        total = plural(res.total, "article")
+        match = f"{total} {'matches' if res.total == 1 else 'match'}"
+        if res.hits:
+            summary = f"{args.offset + 1}–{args.offset + len(res.hits)} of {total}"
+        elif res.total and args.limit == 0:
+            summary = f"{match}; none shown (--limit 0)"
+        elif res.total:
+            summary = f"{match}; none shown at offset {args.offset} (the last is number {res.total})"
+        if res.total:
+            out.print(Text(f"\n{summary} ({res.took_ms:.0f} ms)", style="bold"))
+        if res.facets and res.total:
             for name, counts in res.facets.items():
                 if counts:
                     out.print(Text(f"  {name}: " + ", ".join(f"{printable(k)} {v}" for k, v in list(counts.items())[:8]),
@@ -55,7 +83,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    with _open(args) as a:
+    with open_archive(args) as a:
         t = time.perf_counter()
         cp = a.rebuild_index()
         took = time.perf_counter() - t
@@ -67,17 +95,25 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Any, read: argparse.ArgumentParser, act: argparse.ArgumentParser) -> None:
-    sp = add("search", cmd_search, "search articles (Polish-aware; see README for the query language)", [read])
-    sp.add_argument("query", help='e.g. handel ludźmi, "handel ludźmi", title:policja published:2015..2017')
-    sp.add_argument("--limit", type=int, default=10)
-    sp.add_argument("--offset", type=int, default=0)
-    sp.add_argument("--status", help="live, archived, withdrawn (comma-separated)")
-    sp.add_argument("--since", type=parse_date, help="published on or after (YYYY[-MM[-DD]])")
-    sp.add_argument("--until", type=parse_date, help="published on or before")
-    sp.add_argument("--publisher")
-    sp.add_argument("--tag", action="append", help="repeat for several tags (all must match)")
-    sp.add_argument("--as-of", type=parse_date, help="the archive as it stood at the end of that day")
-    sp.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance")
+def arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("query", help="what to look for (see the query syntax below; '' lists every article)")
+    sp.add_argument("--limit", type=count, default=LIMIT, metavar="N",
+                    help=f"show at most N articles (default {LIMIT}; 0 prints only how many match)")
+    sp.add_argument("--offset", type=count, default=0, metavar="N",
+                    help="skip the first N matches, to page through them (default 0)")
+    sp.add_argument("--status", metavar="S[,S]",
+                    help="only these statuses: live, archived, withdrawn (comma-separated; default: every "
+                         "status but withdrawn)")
+    sp.add_argument("--since", type=parse_date, metavar="DATE", help="published on or after (YYYY[-MM[-DD]])")
+    sp.add_argument("--until", type=parse_date, metavar="DATE", help="published on or before (YYYY[-MM[-DD]])")
+    sp.add_argument("--publisher", metavar="NAME",
+                    help="only articles from this publisher: the words of its name, in order, diacritics "
+                         "optional (`archivist stats` lists the publishers)")
+    sp.add_argument("--tag", action="append", metavar="TAG", help="only articles with this tag; repeat for "
+                                                                  "several (all must match)")
+    sp.add_argument("--as-of", type=parse_date, metavar="DATE",
+                    help="the archive as it stood at the end of that day (recorded time, UTC)")
+    sp.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance",
+                    help="relevance (the default; newest first for an empty query), date (newest first) or "
+                         "oldest")
     sp.add_argument("--all", action="store_true", help="include withdrawn articles")
-    add("rebuild", cmd_rebuild, "rebuild the search index from the log", [read])

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
 
 from rich.text import Text
 
-from archivist.cli import emit_json, out
+from archivist import errors
+from archivist.cli_common import emit_json, err, out
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    from archivist.archive import Archive
+
+    if not Archive.exists(args.archive) and not args.create:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise errors.NotFound(f"no archive at {args.archive} (run `archivist init` first, or "
+                                  "`archivist tui --create`)")
+        err.print(Text(f"There is no archive at {args.archive}. Create one there? [y/N] "), end="")
+        try:
+            answer = input()
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes", "t", "tak"):
+            raise errors.NotFound(f"no archive at {args.archive}; nothing created")
     from tui.app import make_app
 
     make_app(args.archive).run()
@@ -34,8 +48,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Any, read: argparse.ArgumentParser, act: argparse.ArgumentParser) -> None:
-    add("tui", cmd_tui, "the terminal UI: search, read, follow history, record what happened")
-    sp = add("demo", cmd_demo, "fill the archive with the bundled samples and some history, then open the UI",
-             [read])
+def tui_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--create", action="store_true",
+                    help="create the archive when there is none (otherwise asked on a terminal, refused elsewhere)")
+
+
+def demo_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--no-tui", action="store_true", help="only build the demo archive and print its counts")

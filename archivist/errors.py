@@ -6,6 +6,10 @@ from __future__ import annotations
 class ArchivistError(Exception):
     exit_code = 2
 
+    def details(self) -> dict[str, object]:
+        """More than the message, for scripts (the CLI's JSON error document)."""
+        return {}
+
 
 class NotFound(ArchivistError):
     """An unknown article id or address."""
@@ -15,6 +19,20 @@ class NotFound(ArchivistError):
 
 class UsageError(ArchivistError):
     exit_code = 2
+
+
+class AmbiguousId(UsageError):
+    """An id prefix that starts more than one article's id."""
+
+    def __init__(self, prefix: str, candidates: list[tuple[str, str]]) -> None:
+        shown = "; ".join(f"{aid} ({title[:60]})" for aid, title in candidates[:10])
+        more = f"; and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        super().__init__(f"{prefix!r} is ambiguous: it starts {len(candidates)} article ids: {shown}{more}. "
+                         "Give more characters")
+        self.candidates = candidates
+
+    def details(self) -> dict[str, object]:
+        return {"candidates": [{"id": aid, "title": title} for aid, title in self.candidates]}
 
 
 class QueryError(UsageError):

@@ -95,6 +95,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     records: int
     blobs: int
     problems: list[Problem]
+    warnings: list[str] = []  # not integrity problems (`ok` stays true): e.g. files open wider than the rule
 
 
 class Stats(msgspec.Struct, kw_only=True):

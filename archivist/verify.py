@@ -1,10 +1,11 @@
 """`verify`: the log's framing and hash chain, every source's bytes against its digest, the index against the
-log."""
+log; and a warning when the archive's files are open wider than its permission rule."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archivist.permissions import wider_open
 from archivist.results import Problem, VerifyReport
 from store.log import verify_log
 
@@ -26,7 +27,8 @@ def verify(archive: Archive) -> VerifyReport:
             problems.append(Problem(kind="blob", position=src.position,
                                     detail=f"blob {digest} ({src.file_name}) does not match its digest"))
     problems.extend(_verify_index(archive))
-    return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems)
+    return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems,
+                        warnings=wider_open(archive.root))
 
 
 def _verify_index(archive: Archive) -> list[Problem]:

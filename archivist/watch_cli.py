@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.text import Text
 
-from archivist.cli import _json, _open, emit_json, out
+from archivist.cli_common import emit_json, json_encoder, open_archive, out
 from archivist.textutil import printable
 
 
@@ -51,13 +51,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
             _silence_stdout()  # whoever read our output left; the watching goes on
 
     def log(line: WatchLog) -> None:
-        text = _json.encode(line).decode() if args.json else _logfmt(line)
+        text = json_encoder.encode(line).decode() if args.json else _logfmt(line)
         try:
             print(text, file=sys.stderr, flush=True)
         except (BrokenPipeError, OSError):
             pass
 
-    with _open(args, via="watch", create=True) as a:
+    with open_archive(args, via="watch", create=True) as a:
         inbox = Path(args.inbox) if args.inbox else a.inbox
         watcher = Watcher(a, inbox, settle=args.settle, rescan=args.rescan, poll=args.poll,
                           max_bytes=int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES,
@@ -110,12 +110,13 @@ def _silence_stdout() -> None:
         pass
 
 
-def register_watch(add: Any, read: argparse.ArgumentParser) -> None:
-    sp = add("watch", cmd_watch,
-             "watch a folder and ingest what is dropped into it, once, until interrupted "
-             "(subfolders become tags; done files move to .done/, rejected ones to .rejected/)", [read])
-    sp.epilog = ("With --json the output is a stream, not one document: one JSON object per line (NDJSON) for "
-                 "each file, as it is finished. SIGINT or SIGTERM stops the watcher after the file in hand (exit 0).")
+HELP = ("watch a folder and ingest what is dropped into it, once, until interrupted "
+        "(subfolders become tags; done files move to .done/, rejected ones to .rejected/)")
+EPILOG = ("With --json the output is a stream, not one document: one JSON object per line (NDJSON) for each "
+          "file, as it is finished. SIGINT or SIGTERM stops the watcher after the file in hand (exit 0).")
+
+
+def arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("inbox", nargs="?", metavar="INBOX", help="folder to watch (default ARCHIVE/inbox)")
     sp.add_argument("--poll", type=_positive_seconds, metavar="SECONDS",
                     help="poll every SECONDS instead of file-system events (network file systems)")

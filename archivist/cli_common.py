@@ -1,0 +1,68 @@
+"""What every `archivist` command shares: the consoles, JSON output, argument types and the archive handle."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from rich.console import Console
+from rich.text import Text
+
+from archivist.textutil import printable
+
+if TYPE_CHECKING:  # imported when a command runs: `archivist --help` starts without Whoosh
+    from archivist.archive import Archive
+
+json_encoder = msgspec.json.Encoder()
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.buffer.write(json_encoder.encode(value) + b"\n")
+    sys.stdout.flush()
+
+
+def lit(value: object) -> Text:
+    """Text from an article printed literally: never interpreted as Rich markup, control characters shown."""
+    return Text(printable("" if value is None else str(value)))
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else words or word + 's'}"
+
+
+def parse_date(text: str) -> dt.date:
+    """YYYY, YYYY-MM or YYYY-MM-DD (for --since/--until/--as-of)."""
+    s = text.strip()
+    try:
+        if len(s) == 4 and s.isdigit():
+            return dt.date(int(s), 1, 1)
+        if len(s) == 7:
+            return dt.date.fromisoformat(s + "-01")
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more (for --limit, --offset)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def open_archive(args: argparse.Namespace, via: str = "cli", create: bool = False) -> Archive:
+    """The archive named by `--archive` (or the default), opened as `via:$USER` unless `--actor` says who."""
+    from archivist.archive import Archive, default_actor
+
+    actor: str | None = getattr(args, "actor", None)
+    return Archive.open(args.archive, actor=actor or default_actor(via), create=create)
