@@ -162,7 +162,8 @@ def test_cli_search_contract(tmp_path: Path) -> None:
     for hit in doc["hits"]:
         assert {"id", "title", "url", "published", "status", "publisher", "score", "snippet"} <= set(hit)
     bad = run_cli(archive, "search", "title:(", "--json")
-    assert bad.code == 2 and bad.out == "" and bad.err.startswith("error:") and "Traceback" not in bad.err
+    assert bad.code == 2 and bad.err.startswith("error:") and "Traceback" not in bad.err
+    assert bad.json() == {"error": bad.err.strip().removeprefix("error: "), "code": 2}  # one JSON document
     human = run_cli(archive, "search", "kradzież", "--status", "live")
     assert human.code == 0 and "Łódź" in human.out
     assert run_cli(archive, "search", "x", "--status", "gone").code == 2
