@@ -21,6 +21,7 @@ import msgspec
 
 from archivist import errors
 from archivist.addresses import AddressError, normalize_url, under_prefix, url_key
+from archivist.consistency import index_divergences
 from archivist.diffing import DiffOp, changed, word_diff
 from archivist.state import (
     ARCHIVED,
@@ -37,7 +38,15 @@ from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
 from index.searching import SearchResults, search, suggest
 from store import events as ev
+from store.article import (
+    TAG_MAX_CHARS,
+    article_id_for,
+    identity_key,
+    normalize_tag,
+    normalize_title,
+)
 from store.blobs import BlobStore
+from store.days import end_of_day, first_day
 from store.log import (
     ANY,
     NO_STREAM,
@@ -68,25 +77,6 @@ def default_actor(via: str = "api") -> str:
     except (KeyError, OSError):
         user = str(os.getuid())
     return f"{via}:{user}"
-
-
-def end_of_day(d: dt.date) -> dt.datetime:
-    """As-of dates mean the end of that day, UTC, on the recorded clock."""
-    return dt.datetime(d.year, d.month, d.day, 23, 59, 59, 999999, tzinfo=dt.UTC)
-
-
-def identity_key(*, url: str | None, title: str, published: dt.date | None, publisher: str | None,
-                 body: str) -> str:
-    """DESIGN.md's identity: the canonical URL, else publisher + title + date, else the content digest."""
-    if url:
-        return "url:" + url_key(url)
-    if title.strip() and (publisher or published):
-        return f"meta:{(publisher or '').strip().casefold()}|{' '.join(title.split()).casefold()}|{published or ''}"
-    return "content:" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
-
-
-def article_id_for(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 # --- answers (msgspec Structs: typed for Python, `msgspec.json.encode` for scripts) -----------------------
@@ -642,31 +632,15 @@ class Archive:
         return [self._verify_index]
 
     def _verify_index(self) -> list[Problem]:
-        """The index must hold exactly one current document per article, agreeing with the log."""
+        """The index must hold exactly one current document per article, each the article the state holds,
+        field for field (`archivist.consistency`)."""
         ix = self.index
         ix.catch_up()
-        st = self.state
-        problems: list[Problem] = []
-        seen: dict[str, tuple[str, int]] = {}
-        s = ix.searcher()
-        from whoosh.query import Term
-
-        for hit in s.search(Term("current", "1"), limit=None, scored=False):
-            f = hit.fields()
-            if f["id"] in seen:
-                problems.append(Problem(kind="index", detail=f"article {f['id']} has two current documents"))
-            seen[f["id"]] = (f.get("status", ""), f.get("version", 0))
-        for aid, a in st.articles.items():
-            got = seen.pop(aid, None)
-            if got is None:
-                problems.append(Problem(kind="index", detail=f"article {aid} is missing from the index"))
-            elif got != (a.status, a.version):
-                problems.append(Problem(kind="index", detail=f"article {aid}: index has {got}, log says "
-                                                             f"{(a.status, a.version)}"))
-            if len(problems) > 20:
-                break
-        for aid in list(seen)[:5]:
-            problems.append(Problem(kind="index", detail=f"index has article {aid} that the log does not"))
+        st = self.refresh()
+        if ix.checkpoint() < st.position:
+            ix.catch_up(st.position)
+        problems = [Problem(kind="index", detail=d.detail, position=d.position)
+                    for d in index_divergences(st, ix)]
         if problems:
             problems.append(Problem(kind="index", detail="run `archivist rebuild` to rebuild the index from the log"))
         return problems
@@ -780,21 +754,21 @@ def summarize(e: ev.Event) -> str:
 def _require_text(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise errors.UsageError(f"an article needs a {what}")
-    return " ".join(value.split()) if what == "title" else value
+    return normalize_title(value) if what == "title" else value
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
     out: list[str] = []
     for t in tags:
-        t = " ".join(t.split()).lower()
+        t = normalize_tag(t)
         if not t:
             raise errors.UsageError("a tag cannot be empty")
-        if len(t) > 100:
-            raise errors.UsageError("a tag is at most 100 characters")
+        if len(t) > TAG_MAX_CHARS:
+            raise errors.UsageError(f"a tag is at most {TAG_MAX_CHARS} characters")
         if t not in out:
             out.append(t)
     return out
 
 
 __all__ = ["ANY", "Archive", "ArticleView", "HistoryEntry", "Resolution", "Stats", "VerifyReport", "LIVE",
-           "ARCHIVED", "WITHDRAWN"]
+           "ARCHIVED", "WITHDRAWN", "STATUSES", "article_id_for", "end_of_day", "first_day", "identity_key"]

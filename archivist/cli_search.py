@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from archivist.cli import _open, emit_json, out, parse_date
+from archivist.cli import _open, emit_json, out, parse_date, parse_last_date
 from archivist.textutil import printable
 
 
@@ -74,7 +74,7 @@ def register(add: Any, read: argparse.ArgumentParser, act: argparse.ArgumentPars
     sp.add_argument("--offset", type=int, default=0)
     sp.add_argument("--status", help="live, archived, withdrawn (comma-separated)")
     sp.add_argument("--since", type=parse_date, help="published on or after (YYYY[-MM[-DD]])")
-    sp.add_argument("--until", type=parse_date, help="published on or before")
+    sp.add_argument("--until", type=parse_last_date, help="published on or before (YYYY[-MM[-DD]]: its last day)")
     sp.add_argument("--publisher")
     sp.add_argument("--tag", action="append", help="repeat for several tags (all must match)")
     sp.add_argument("--as-of", type=parse_date, help="the archive as it stood at the end of that day")

@@ -17,12 +17,20 @@ from pathlib import Path
 import msgspec
 
 from archivist import errors
-from archivist.addresses import url_key
-from archivist.archive import Archive, article_id_for, identity_key
+from archivist.archive import Archive
 from archivist.ingest.model import ParsedArticle, ParseResult, Rejected
 from archivist.ingest.registry import MAX_BYTES, parse
-from archivist.state import ARCHIVED, LIVE, WITHDRAWN
 from store import events as ev
+from store.article import (
+    ARCHIVED,
+    LIVE,
+    TAG_MAX_CHARS,
+    WITHDRAWN,
+    article_id_for,
+    identity_key,
+    normalize_tag,
+    url_key,
+)
 from store.log import NO_STREAM, AppendRequest
 
 INGESTED, REVISED, DUPLICATE, REJECTED = "ingested", "revised", "duplicate", "rejected"
@@ -87,7 +95,7 @@ def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, tuple[str, ...]]]:
 
 
 def folder_tag(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).lower()
+    return normalize_tag(name.replace("_", " "))
 
 
 class Ingestor:
@@ -336,7 +344,7 @@ class Ingestor:
 def _tags(tags: Iterable[str]) -> list[str]:
     out: list[str] = []
     for t in tags:
-        t = " ".join(t.split()).lower()[:100]
+        t = normalize_tag(t)[:TAG_MAX_CHARS]
         if t and t not in out:
             out.append(t)
     return out
