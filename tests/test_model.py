@@ -39,6 +39,23 @@ def current(a: Archive, aid: str) -> dict:  # type: ignore[type-arg]
     return next(f for f in docs if f["valid_to"] == projection.FOREVER)
 
 
+def test_the_rules_of_the_model() -> None:
+    assert model.url_key("http://www.example.pl/a/") == model.url_key("https://example.pl/a") == "example.pl/a"
+    assert model.url_key("https://example.pl/a?x=1") != model.url_key("https://example.pl/a")
+    assert model.normalize_tag("  Praca,\t Przymus ") == "praca, przymus"
+    assert model.normalize_title(" Handel \n ludźmi ") == "Handel ludźmi"
+    key = model.identity_key(url="http://www.example.pl/a/", title="x", published=None, publisher=None, body="")
+    assert key == model.identity_key(url="https://example.pl/a", title="y", published=None, publisher=None, body="b")
+    assert len(model.article_id_for(key)) == 12 and model.STATUSES == ("live", "archived", "withdrawn")
+    r = ev.Record(position=1, stream="a1", version=1, recorded_at=when(0), actor="t", prev_hash=bytes(32),
+                  event=ev.ArticlePublished(title="T", body="B", url="http://www.example.pl/a/"))
+    a = model.fold(None, r)
+    assert a is not None and a.urls[0].url == a.url == "http://www.example.pl/a/"
+    b = a.copy()
+    b.tags.append("x")
+    assert a.tags == [] and model.differences(a, b) == [("tags", [], ["x"])]
+
+
 # --- the divergences the two folds had ---------------------------------------------------------------------
 
 def test_a_revision_to_the_same_address_keeps_it_in_both_projections(archive_dir: Path) -> None:
