@@ -1,12 +1,12 @@
-"""Web addresses as archivists mean them: `http://handelludzmi.eu/x/` and `https://www.handelludzmi.eu/x`
-are one page. `normalize_url` makes the form we store; `url_key` the form we compare.
-"""
+"""Web addresses for the facade: the rules live in the article model (`store.article`); here a bad address
+becomes the AddressError the CLI and the API report."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from store import article as model
+from store.article import under_prefix, url_key
 
-from archivist.ingest import urls
+__all__ = ["AddressError", "normalize_url", "under_prefix", "url_key"]
 
 
 class AddressError(ValueError):
@@ -14,29 +14,8 @@ class AddressError(ValueError):
 
 
 def normalize_url(text: str) -> str:
-    """A stored address (see `archivist.ingest.urls`); raises AddressError for anything but a web address."""
+    """A stored address (see `store.article.normalize_url`); raises AddressError for anything but a web address."""
     try:
-        return urls.normalize_url(text)
+        return model.normalize_url(text)
     except ValueError as exc:
         raise AddressError(str(exc)) from None
-
-
-def url_key(text: str) -> str:
-    """The comparison key: no scheme, no `www.`, no trailing slash, no fragment; the query kept."""
-    try:
-        parts = urlsplit(normalize_url(text))
-    except AddressError:
-        return text.strip().lower()
-    host = parts.netloc
-    if host.startswith("www."):
-        host = host[4:]
-    path = parts.path.rstrip("/")
-    return host + path + (f"?{parts.query}" if parts.query else "")
-
-
-def under_prefix(key: str, prefix_key: str) -> bool:
-    """Is the address with `key` under the portal prefix with `prefix_key` (at a path boundary)?"""
-    if not prefix_key:
-        return False
-    return key == prefix_key or key.startswith(prefix_key + "/") or key.startswith(prefix_key + "?") \
-        or (prefix_key.endswith("/") and key.startswith(prefix_key))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import os
 import shutil
 import threading
@@ -57,7 +56,15 @@ from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
 from index.searching import SearchResults, search, suggest
 from store import events as ev
+from store.article import (
+    TAG_MAX_CHARS,
+    article_id_for,
+    identity_key,
+    normalize_tag,
+    normalize_title,
+)
 from store.blobs import BlobStore
+from store.days import end_of_day, first_day
 from store.log import (
     ANY,
     NO_STREAM,
@@ -88,23 +95,6 @@ def default_actor(via: str = "api") -> str:
     return f"{via}:{user}"
 
 
-def end_of_day(d: dt.date) -> dt.datetime:
-    """As-of dates mean the end of that day, UTC, on the recorded clock."""
-    return dt.datetime(d.year, d.month, d.day, 23, 59, 59, 999999, tzinfo=dt.UTC)
-
-
-def identity_key(*, url: str | None, title: str, published: dt.date | None, publisher: str | None,
-                 body: str) -> str:
-    """DESIGN.md's identity: the canonical URL, else publisher + title + date, else the content digest."""
-    if url:
-        return "url:" + url_key(url)
-    if title.strip() and (publisher or published):
-        return f"meta:{(publisher or '').strip().casefold()}|{' '.join(title.split()).casefold()}|{published or ''}"
-    return "content:" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
-
-
-def article_id_for(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 class Archive:
@@ -570,21 +560,21 @@ class Archive:
 def _require_text(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise errors.UsageError(f"an article needs a {what}")
-    return " ".join(value.split()) if what == "title" else value
+    return normalize_title(value) if what == "title" else value
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
     out: list[str] = []
     for t in tags:
-        t = " ".join(t.split()).lower()
+        t = normalize_tag(t)
         if not t:
             raise errors.UsageError("a tag cannot be empty")
-        if len(t) > 100:
-            raise errors.UsageError("a tag is at most 100 characters")
+        if len(t) > TAG_MAX_CHARS:
+            raise errors.UsageError(f"a tag is at most {TAG_MAX_CHARS} characters")
         if t not in out:
             out.append(t)
     return out
 
 
 __all__ = ["ANY", "Archive", "ArticleView", "HistoryEntry", "Resolution", "Stats", "VerifyReport", "LIVE",
-           "ARCHIVED", "WITHDRAWN"]
+           "ARCHIVED", "WITHDRAWN", "STATUSES", "article_id_for", "end_of_day", "first_day", "identity_key"]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from archivist.textutil import printable
+from store import days
 
 if TYPE_CHECKING:  # imported when a command runs: `archivist --help` starts without Whoosh
     from archivist.archive import Archive
@@ -37,16 +38,19 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 
 def parse_date(text: str) -> dt.date:
-    """YYYY, YYYY-MM or YYYY-MM-DD (for --since/--until/--as-of)."""
-    s = text.strip()
+    """YYYY, YYYY-MM or YYYY-MM-DD: the first day it names (for --since and --as-of; see `store.days`)."""
     try:
-        if len(s) == 4 and s.isdigit():
-            return dt.date(int(s), 1, 1)
-        if len(s) == 7:
-            return dt.date.fromisoformat(s + "-01")
-        return dt.date.fromisoformat(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        return days.first_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_last_date(text: str) -> dt.date:
+    """YYYY, YYYY-MM or YYYY-MM-DD: the last day it names (for --until: `--until 2015` takes in all of 2015)."""
+    try:
+        return days.last_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def count(text: str) -> int:

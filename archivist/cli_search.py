@@ -7,7 +7,7 @@ import time
 
 from rich.text import Text
 
-from archivist.cli_common import count, emit_json, open_archive, out, parse_date, plural
+from archivist.cli_common import count, emit_json, open_archive, out, parse_date, parse_last_date, plural
 from archivist.textutil import printable
 
 LIMIT = 10
@@ -105,7 +105,8 @@ def arguments(sp: argparse.ArgumentParser) -> None:
                     help="only these statuses: live, archived, withdrawn (comma-separated; default: every "
                          "status but withdrawn)")
     sp.add_argument("--since", type=parse_date, metavar="DATE", help="published on or after (YYYY[-MM[-DD]])")
-    sp.add_argument("--until", type=parse_date, metavar="DATE", help="published on or before (YYYY[-MM[-DD]])")
+    sp.add_argument("--until", type=parse_last_date, metavar="DATE",
+                    help="published on or before (YYYY[-MM[-DD]]: its last day, so --until 2015 takes in all of 2015)")
     sp.add_argument("--publisher", metavar="NAME",
                     help="only articles from this publisher: the words of its name, in order, diacritics "
                          "optional (`archivist stats` lists the publishers)")

@@ -15,11 +15,19 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from archivist import errors
-from archivist.addresses import url_key
 from archivist.ingest.model import ParsedArticle, ParseResult
 from archivist.results import DUPLICATE, INGESTED, REJECTED, REVISED, FileOutcome
-from archivist.state import ARCHIVED, LIVE, WITHDRAWN
 from store import events as ev
+from store.article import (
+    ARCHIVED,
+    LIVE,
+    TAG_MAX_CHARS,
+    WITHDRAWN,
+    article_id_for,
+    identity_key,
+    normalize_tag,
+    url_key,
+)
 from store.log import NO_STREAM, AppendRequest
 
 if TYPE_CHECKING:
@@ -40,8 +48,6 @@ class SourceFile(msgspec.Struct, kw_only=True):
 
 
 def parsed_article_id(a: ParsedArticle) -> str:
-    from archivist.archive import article_id_for, identity_key
-
     key = identity_key(url=a.url, title=a.title, published=a.published, publisher=a.publisher, body=a.body)
     return article_id_for(key)
 
@@ -166,7 +172,7 @@ def _relocation(archive: Archive, from_url: str, to_url: str, prefix: bool, dige
 def _tags(tags: Iterable[str]) -> list[str]:
     out: list[str] = []
     for t in tags:
-        t = " ".join(t.split()).lower()[:100]
+        t = normalize_tag(t)[:TAG_MAX_CHARS]
         if t and t not in out:
             out.append(t)
     return out

@@ -13,49 +13,17 @@ from pathlib import Path
 
 import msgspec
 
-from archivist.addresses import url_key
+from store import article as model
+from store.article import ARCHIVED, LIVE, STATUSES, WITHDRAWN, Article, UrlChange, url_key
 from store.events import (
-    ArticleArchived,
-    ArticlePublished,
-    ArticleRelocated,
-    ArticleRestored,
-    ArticleRevised,
-    ArticleTagged,
-    ArticleUntagged,
-    ArticleWithdrawn,
     PortalRelocated,
     Record,
     SourceReceived,
     SourceRejected,
 )
 
-LIVE, ARCHIVED, WITHDRAWN = "live", "archived", "withdrawn"
-STATUSES = (LIVE, ARCHIVED, WITHDRAWN)
-
-
-class UrlChange(msgspec.Struct, frozen=True):
-    url: str
-    position: int
-    recorded_at: dt.datetime
-
-
-class ArticleState(msgspec.Struct, kw_only=True):
-    id: str
-    title: str
-    url: str | None
-    published: dt.date | None
-    publisher: str | None
-    status: str = LIVE
-    tags: list[str] = []
-    urls: list[UrlChange] = []  # every address it had, oldest first; the last is the current one
-    versions: int = 1  # content versions (published + revisions)
-    version: int = 0  # stream version: the number of events on the article
-    content_position: int = 0  # where the current title/body live in the log
-    positions: list[int] = []  # every event of the article
-    sources: list[str] = []
-    created_at: dt.datetime
-    changed_at: dt.datetime
-    status_reason: str = ""
+ArticleState = Article  # the state of an article is the model's article (`store.article`)
+__all__ = ["ARCHIVED", "LIVE", "STATUSES", "WITHDRAWN", "ArticleState", "UrlChange"]
 
 
 class PortalRule(msgspec.Struct, frozen=True):
@@ -95,40 +63,7 @@ class ArchiveState:
         self.position = r.position
         self.events += 1
         e = r.event
-        a = self.articles.get(r.stream)
         match e:
-            case ArticlePublished():
-                a = ArticleState(
-                    id=r.stream, title=e.title, url=e.url, published=e.published, publisher=e.publisher,
-                    created_at=r.recorded_at, changed_at=r.recorded_at, content_position=r.position,
-                )
-                self.articles[r.stream] = a
-                if e.url:
-                    self._add_url(a, e.url, r)
-                if e.source:
-                    a.sources.append(e.source)
-            case ArticleRevised() if a is not None:
-                a.title, a.published, a.publisher = e.title, e.published, e.publisher
-                a.versions += 1
-                a.content_position = r.position
-                if e.url and (a.url is None or url_key(e.url) != url_key(a.url)):
-                    self._add_url(a, e.url, r)
-                if e.source and e.source not in a.sources:
-                    a.sources.append(e.source)
-            case ArticleArchived() if a is not None:
-                a.status, a.status_reason = ARCHIVED, e.reason
-            case ArticleRestored() if a is not None:
-                a.status, a.status_reason = LIVE, e.reason
-            case ArticleWithdrawn() if a is not None:
-                a.status, a.status_reason = WITHDRAWN, e.reason
-            case ArticleRelocated() if a is not None:
-                self._add_url(a, e.to_url, r)
-            case ArticleTagged() if a is not None:
-                if e.tag not in a.tags:
-                    a.tags.append(e.tag)
-            case ArticleUntagged() if a is not None:
-                if e.tag in a.tags:
-                    a.tags.remove(e.tag)
             case PortalRelocated():
                 self.portals.append(PortalRule(e.from_prefix, e.to_prefix, r.position, r.recorded_at,
                                                e.keep_path))
@@ -138,17 +73,18 @@ class ArchiveState:
             case SourceRejected():
                 self.sources[e.digest] = SourceState(digest=e.digest, file_name=e.file_name, size=e.size,
                                                      position=r.position, rejected=e.reason)
-        if a is not None and r.stream in self.articles:
-            a.version = r.version
-            a.positions.append(r.position)
-            a.changed_at = r.recorded_at
-
-    def _add_url(self, a: ArticleState, url: str, r: Record) -> None:
-        a.url = url
-        a.urls.append(UrlChange(url, r.position, r.recorded_at))
-        holders = self.by_url.setdefault(url_key(url), [])
-        if a.id not in holders:
-            holders.append(a.id)
+        before = self.articles.get(r.stream)
+        known = len(before.urls) if before is not None else 0
+        a = model.fold(before, r)
+        if a is None:
+            return
+        if a is not before:
+            known = 0
+            self.articles[r.stream] = a
+        for change in a.urls[known:]:
+            holders = self.by_url.setdefault(url_key(change.url), [])
+            if a.id not in holders:
+                holders.append(a.id)
 
     def find(self, id_or_prefix: str) -> ArticleState | None:
         """An article by id, or by a unique id prefix of at least 4 characters (as git does)."""
@@ -159,7 +95,7 @@ class ArchiveState:
         return hits[0] if len(hits) == 1 else None
 
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: tags normalised by the fold (store.article)
 
 
 class _Snapshot(msgspec.Struct):

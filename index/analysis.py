@@ -64,6 +64,7 @@ __all__ = [
     "word_terms",
     "query_terms",
     "query_words",
+    "prefix_terms",
     "cache_dir",
     "lemma_table_path",
     "ensure_lemma_table",
@@ -354,12 +355,9 @@ def query_terms(word: str) -> tuple[tuple[str, ...], tuple[str, ...], float]:
     exact = terms[:1]
     if not low.isalpha() or not low.isascii():
         return exact, (), 0.0
-    stem = _stemmer().stemWord
     folded: list[str] = []
     for lemma in _fold_lemmas(low):
-        term = stem(lemma.lower())
-        f = fold(term)
-        term = FOLD_PREFIX + f if f != term else term
+        term = _folded_space_term(lemma)
         if term not in exact and term not in folded:
             folded.append(term)
     own = FOLD_PREFIX + fold(exact[0])
@@ -367,6 +365,32 @@ def query_terms(word: str) -> tuple[tuple[str, ...], tuple[str, ...], float]:
         folded.append(own)
     known = _lemma_backend()[1].get(low) is not None
     return exact, tuple(folded), KNOWN_WORD_FOLD_WEIGHT if known else 1.0
+
+
+def _folded_space_term(lemma: str) -> str:
+    """The term a lemma's forms carry in the folded space: ``~`` + its folded term, or the term itself when
+    folding does not change it (the index adds no ``~`` twin then)."""
+    term = _stemmer().stemWord(lemma.lower())
+    f = fold(term)
+    return FOLD_PREFIX + f if f != term else term
+
+
+PREFIX_FORMS = 3000  # a prefix naming more dictionary forms than this is not widened (`handl*` names ~500)
+
+
+@functools.lru_cache(maxsize=4096)
+def prefix_terms(prefix: str) -> tuple[str, ...]:
+    """Folded-space terms of every dictionary lemma one of whose forms, folded, starts with ``fold(prefix)``
+    (``ludzm`` -> ``~czlowiek``, as ``ludzmi`` finds ``ludźmi``): the index holds lemma stems, so a prefix
+    of a surface form must be widened through the dictionary as plain words are. Empty when the prefix names
+    more than PREFIX_FORMS forms (a very short prefix): then only index terms with that prefix match."""
+    key = _FOLD_KEY + fold(prefix.lower())
+    out: dict[str, None] = {}
+    for n, (form_key, value) in enumerate(_lemma_backend()[1].iteritems(key)):
+        if n >= PREFIX_FORMS:
+            return ()
+        out[_folded_space_term(_decode(form_key[1:], value))] = None
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -20,9 +21,10 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import msgspec
 from whoosh import columns as whoosh_columns
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
@@ -30,9 +32,11 @@ from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
-from index.schema import CHECKPOINT_DOC, FOREVER, build_schema
+from index.schema import CHECKPOINT_DOC, FOREVER, INDEX_FORMAT, build_schema, join_tags
 from store import events as ev
-from store.log import Log
+from store.article import Article, fold
+from store.days import naive_utc
+from store.log import Log, record_hash
 
 CHUNK = int(os.environ.get("ARCHIVIST_INDEX_CHUNK", 2000))  # records per commit while catching up
 LIMITMB = int(os.environ.get("ARCHIVIST_INDEX_LIMITMB", 256))  # posting pool of a bulk catch-up (RSS lever)
@@ -49,6 +53,7 @@ MULTISEGMENT = os.environ.get("ARCHIVIST_INDEX_MULTISEGMENT", "0") == "1"
 COMPOUND = os.environ.get("ARCHIVIST_INDEX_COMPOUND", "0") == "1"
 SPELL_CHARS = int(os.environ.get("ARCHIVIST_INDEX_SPELL_CHARS", 2000))  # how much of a body feeds "did you mean"
 _WORDS = re.compile(r"[^\W\d_]{3,}")
+_log = logging.getLogger("archivist.index")
 
 
 def _cached_reader(self, fieldname, column):  # type: ignore[no-untyped-def]
@@ -68,67 +73,70 @@ def _cached_reader(self, fieldname, column):  # type: ignore[no-untyped-def]
 whoosh3.W3PerDocReader._cached_reader = _cached_reader
 
 
-def naive_utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
-
-
 @dataclass
 class DocState:
-    """One article version as the index stores it."""
+    """One article version as the index stores it: the model's article (`store.article`) and the interval
+    of recorded time in which it was current."""
 
-    id: str
-    title: str
-    content_position: int
+    article: Article
     first_position: int
     valid_from: dt.datetime
-    version: int
-    url: str | None = None
-    urls: list[str] = field(default_factory=list)
-    publisher: str | None = None
-    status: str = "live"
-    tags: list[str] = field(default_factory=list)
-    published: dt.date | None = None
     valid_to: dt.datetime = FOREVER
 
     @property
     def docid(self) -> str:
-        return f"{self.id}@{self.first_position}"
+        return f"{self.article.id}@{self.first_position}"
+
+    # the article's fields, read through (the document fields are derived from them)
+    id = property(lambda self: self.article.id)
+    title = property(lambda self: self.article.title)
+    url = property(lambda self: self.article.url)
+    publisher = property(lambda self: self.article.publisher)
+    status = property(lambda self: self.article.status)
+    tags = property(lambda self: self.article.tags)
+    published = property(lambda self: self.article.published)
+    version = property(lambda self: self.article.version)
+    content_position = property(lambda self: self.article.content_position)
+
+    @property
+    def urls(self) -> list[str]:
+        return self.article.addresses()
 
     @classmethod
     def from_stored(cls, f: dict) -> DocState:  # type: ignore[type-arg]
-        pub = f.get("published")
-        return cls(
-            id=f["id"], title=f.get("title", ""), content_position=f["content_position"],
-            first_position=f["first_position"], valid_from=f["valid_from"], version=f["version"],
-            url=f.get("url_current"), urls=list(f.get("urls_all") or []), publisher=f.get("publisher"),
-            status=f.get("status", "live"), tags=[t for t in (f.get("tag") or "").split(",") if t],
-            published=pub.date() if pub else None, valid_to=f.get("valid_to", FOREVER),
-        )
+        return cls(article=decode_article(f["article"]), first_position=f["first_position"],
+                   valid_from=f["valid_from"], valid_to=f.get("valid_to", FOREVER))
+
+
+_article_encoder = msgspec.msgpack.Encoder()
+_article_decoder = msgspec.msgpack.Decoder(Article)
+
+
+def encode_article(a: Article) -> bytes:
+    return _article_encoder.encode(a)
+
+
+def decode_article(data: bytes) -> Article:
+    return _article_decoder.decode(data)
+
+
+# stored fields of a document that are derived from its article (the others are the version's interval)
+DERIVED_STORED = ("id", "title", "url_current", "urls_all", "publisher", "status", "tag", "published",
+                  "version", "content_position")
+
+
+def document_differences(stored: dict) -> list[tuple[str, object, object]]:  # type: ignore[type-arg]
+    """(field, stored value, value its article gives) for each stored field of an index document that
+    disagrees with the article the document stores (`verify` then compares that article with the state's)."""
+    want = SearchIndex._fields(DocState.from_stored(stored), "", "")
+    return [(k, stored.get(k), want.get(k)) for k in DERIVED_STORED if (stored.get(k) or None) != (want.get(k) or None)]
 
 
 def apply_event(st: DocState, r: ev.Record) -> None:
-    match r.event:
-        case ev.ArticlePublished() | ev.ArticleRevised() as e:
-            st.title, st.published, st.publisher = e.title, e.published, e.publisher
-            st.content_position = r.position
-            if e.url and e.url != st.url:
-                st.url = e.url
-                st.urls.append(e.url)
-        case ev.ArticleArchived():
-            st.status = "archived"
-        case ev.ArticleRestored():
-            st.status = "live"
-        case ev.ArticleWithdrawn():
-            st.status = "withdrawn"
-        case ev.ArticleRelocated(to_url=to):
-            st.url = to
-            if to not in st.urls:
-                st.urls.append(to)
-        case ev.ArticleTagged(tag=t) if t not in st.tags:
-            st.tags.append(t)
-        case ev.ArticleUntagged(tag=t) if t in st.tags:
-            st.tags.remove(t)
-    st.version = r.version
+    """The model's fold, applied to the article of an index document."""
+    a = fold(st.article, r)
+    if a is not None:
+        st.article = a
 
 
 class SearchIndex:
@@ -149,6 +157,7 @@ class SearchIndex:
         with self._catchup_lock():
             if whoosh_index.exists_in(str(root)):
                 self.ix = whoosh_index.open_dir(str(root))
+                self._rebuild_if_misfit()
             else:
                 self.ix = whoosh_index.create_in(str(root), build_schema())
 
@@ -236,6 +245,51 @@ class SearchIndex:
         doc = self.searcher().document(docid=CHECKPOINT_DOC)
         return int(doc["checkpoint"]) if doc else 0
 
+    def anchor_at(self, position: int) -> str:
+        """The hash (hex) of the log record at `position`: what a checkpoint there is anchored to."""
+        for _, payload in self.log.read_raw(position - 1, position):
+            return record_hash(payload).hex()
+        return ""
+
+    def misfit(self) -> str | None:
+        """Why the index on disk is not a projection of this log's first records (None when it is): written
+        in another index format, or its checkpoint is beyond the log's head (a log restored from an older
+        backup, a lost write) or anchored to a record this log does not have."""
+        names = set(self.ix.schema.names())
+        if not {"anchor", "format", "article"} <= names:
+            return "it was written by an older version of archivist"
+        with self.ix.searcher() as s:
+            doc = s.document(docid=CHECKPOINT_DOC)
+            empty = s.doc_count() == 0
+        if doc is None:
+            return None if empty else "it has no checkpoint"
+        if doc.get("format") != INDEX_FORMAT:
+            return f"it is in index format {doc.get('format')}, this version of archivist writes {INDEX_FORMAT}"
+        cp, head = int(doc["checkpoint"]), self.log.head()
+        if cp > head:
+            return f"it has applied the log up to position {cp}, but the log ends at position {head}"
+        if doc.get("anchor") != self.anchor_at(cp):
+            return f"the log's record at position {cp} is not the one it applied"
+        return None
+
+    def _rebuild_if_misfit(self) -> bool:
+        """Throw away an index that does not fit the log (said once, on stderr); the next catch-up builds
+        it again from the log. The caller holds the catch-up lock."""
+        why = self.misfit()
+        if why is None:
+            return False
+        _log.warning("archivist: the search index does not match the log (%s): rebuilding it from the log", why)
+        self._recreate()
+        return True
+
+    def _recreate(self) -> None:
+        self.close()
+        self.ix.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True)
+        self.ix = whoosh_index.create_in(str(self.root), build_schema())
+        self._spell_known = None
+
     def current_doc(self, article_id: str, s: Searcher | None = None) -> DocState | None:
         s = s or self.searcher()
         for f in s.documents(id=article_id):
@@ -268,9 +322,11 @@ class SearchIndex:
         """
         target = self.log.head() if head is None else head
         cp = self.checkpoint()
-        if cp >= target:
+        if cp == target or (cp > target and head is not None):
             return cp
         with self._catchup_lock():
+            if cp > target:  # beyond the log's head: the log lost records the index had applied
+                self._rebuild_if_misfit()
             cp = self.checkpoint()  # another process may have done it while we waited
             if cp >= target:
                 return cp
@@ -326,9 +382,9 @@ class SearchIndex:
         f = dict(
             docid=d.docid, id=d.id, title=d.title, body=body, url=" ".join(d.urls), url_current=d.url,
             urls_all=list(d.urls), publisher=d.publisher or "", publisher_facet=d.publisher or "",
-            status=d.status, tag=",".join(d.tags), current="1" if d.valid_to == FOREVER else "0",
+            status=d.status, tag=join_tags(d.tags), current="1" if d.valid_to == FOREVER else "0",
             valid_from=d.valid_from, valid_to=d.valid_to, first_position=d.first_position,
-            content_position=d.content_position, version=d.version,
+            content_position=d.content_position, version=d.version, article=encode_article(d.article),
             event_date=published or d.valid_from,
             spell=spell if spell is not None else " ".join(set(_WORDS.findall(
                 f"{d.title} {body[:SPELL_CHARS]}".lower()))),
@@ -343,10 +399,7 @@ class SearchIndex:
     def rebuild(self) -> int:
         """Throw the index away and apply the whole log again."""
         with self._catchup_lock():
-            self.close()
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root.mkdir(parents=True)
-            self.ix = whoosh_index.create_in(str(self.root), build_schema())
+            self._recreate()
         return self.catch_up()
 
     def doc_count(self, *, current_only: bool = True) -> int:
@@ -445,19 +498,19 @@ class _Batch:
                 if st is not None:
                     self.loaded.add(st.docid)
             if st is None:
-                if not isinstance(e, ev.ArticlePublished):
+                article = fold(None, r)
+                if article is None:
                     continue  # an event for an article the log never published: nothing to index
-                st = DocState(id=r.stream, title=e.title, content_position=r.position,
-                              first_position=r.position, valid_from=naive_utc(r.recorded_at), version=0)
+                st = DocState(article=article, first_position=r.position, valid_from=naive_utc(r.recorded_at))
             elif r.version <= st.version:
                 continue  # already applied
-            elif st.valid_from != naive_utc(r.recorded_at):
-                # A new commit changes the article: the version so far ends here, a new one begins.
-                self._write(replace(st, valid_to=naive_utc(r.recorded_at), urls=list(st.urls),
-                                    tags=list(st.tags)))
-                st = replace(st, first_position=r.position, valid_from=naive_utc(r.recorded_at),
-                             urls=list(st.urls), tags=list(st.tags))
-            apply_event(st, r)
+            else:
+                if st.valid_from != naive_utc(r.recorded_at):
+                    # A new commit changes the article: the version so far ends here, a new one begins.
+                    self._write(replace(st, valid_to=naive_utc(r.recorded_at)))
+                    st = replace(st, article=st.article.copy(), first_position=r.position,
+                                 valid_from=naive_utc(r.recorded_at))
+                apply_event(st, r)
             working[r.stream] = st
             if isinstance(e, ev.ArticlePublished | ev.ArticleRevised):
                 size = len(e.body) + len(e.title) + 200
@@ -495,7 +548,8 @@ class _Batch:
             return
         for doc in self.working.values():
             self._write(doc)
-        self.writer.update_document(docid=CHECKPOINT_DOC, checkpoint=self.last)
+        self.writer.update_document(docid=CHECKPOINT_DOC, checkpoint=self.last,
+                                    anchor=self.index.anchor_at(self.last), format=INDEX_FORMAT)
         if self.bulk:
             self.writer.commit(merge=False)
         else:

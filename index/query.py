@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from whoosh import query as Q
 
-from index.analysis import FOLD_PREFIX, QueryWord, fold, query_words, word_terms
+from index.analysis import FOLD_PREFIX, QueryWord, fold, prefix_terms, query_terms, query_words, word_terms
+from store import days
+from store.article import STATUSES, WITHDRAWN, normalize_tag
 
 TEXT_FIELDS = ("title", "body")
 ANALYSED_FIELDS = {"title", "body", "url", "publisher"}
@@ -33,7 +35,6 @@ FIELDS = ANALYSED_FIELDS | KEYWORD_FIELDS | DATE_FIELDS
 FIELD_ALIASES = {"tytul": "title", "tytuł": "title", "tresc": "body", "treść": "body", "adres": "url",
                  "wydawca": "publisher", "tagi": "tag", "status": "status", "data": "published",
                  "date": "published", "rok": "year", "tags": "tag"}
-STATUSES = ("live", "archived", "withdrawn")
 ALL_WORDS_BOOST = 0.5  # the default group's bonus (x their BM25 sum) for documents that match every word
 
 
@@ -283,11 +284,11 @@ class Parser:
             value = value.lower()
             if value not in STATUSES:
                 raise QueryError(f"status is one of {', '.join(STATUSES)}, not {value!r}")
-            if value == "withdrawn":
+            if value == WITHDRAWN:
                 self.mentions_withdrawn = True
             return Q.Term("status", value)
         if name == "tag":
-            value = " ".join(value.lower().split())
+            value = normalize_tag(value)
             if value.endswith("*"):
                 return Q.Prefix("tag", value.rstrip("*"))
             return Q.Term("tag", value)
@@ -359,40 +360,43 @@ def phrase_query(text: str, fields: tuple[str, ...], slop: int = 1) -> Q.Query:
 
 
 def prefix_query(stem: str, fields: tuple[str, ...]) -> Q.Query:
+    """Index terms starting with the prefix, exact and folded, and -- as plain words are widened -- the
+    folded-space terms of the dictionary lemmas whose forms start with it (`ludzm*` finds `ludźmi`)."""
     low = stem.lower()
+    widened = prefix_terms(low) if low.isalpha() else ()
     qs: list[Q.Query] = []
     for f in fields:
         qs.append(Q.Prefix(f, low))
         qs.append(Q.Prefix(f, FOLD_PREFIX + fold(low)))
+        qs.extend(Q.Term(f, t) for t in widened)
     return Q.Or(qs)
 
 
 def fuzzy_query(word: str, fields: tuple[str, ...], dist: int) -> Q.Query:
+    """Terms within `dist` edits of the word's own terms and, as for a plain word, of the folded-space
+    terms a diacritic-free word is widened to (`ludzmi~` finds `ludźmi`, whose lemma is `człowiek`)."""
     low = word.lower()
-    terms = word_terms(low)
-    target = terms[0] if terms else low
+    if low.isalpha():
+        exact, folded, weight = query_terms(low)
+    else:
+        exact, folded, weight = word_terms(low)[:1] or (low,), (), 1.0
+    folded = folded or (FOLD_PREFIX + fold(exact[0]),)
     qs: list[Q.Query] = []
     for f in fields:
-        qs.append(Q.FuzzyTerm(f, target, maxdist=dist, prefixlength=1))
-        qs.append(Q.FuzzyTerm(f, FOLD_PREFIX + fold(target), maxdist=dist, prefixlength=2))
+        qs.extend(Q.FuzzyTerm(f, t, maxdist=dist, prefixlength=1) for t in exact)
+        qs.extend(Q.FuzzyTerm(f, t, boost=weight or 1.0, maxdist=dist,
+                              prefixlength=2 if t.startswith(FOLD_PREFIX) else 1) for t in folded)
     return Q.Or(qs)
 
 
 def parse_date_bound(text: str, end: bool) -> dt.datetime:
-    s = text.strip()
+    """The first instant of the span `text` names, or (`end`) its last (see `store.days`), naive UTC as the
+    index stores dates."""
     try:
-        if re.fullmatch(r"\d{4}", s):
-            d = dt.date(int(s), 12, 31) if end else dt.date(int(s), 1, 1)
-        elif re.fullmatch(r"\d{4}-\d{1,2}", s):
-            y, m = map(int, s.split("-"))
-            d = dt.date(y, m, 1)
-            if end:
-                d = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
-        else:
-            d = dt.date.fromisoformat(s)
-    except ValueError:
-        raise QueryError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
-    return dt.datetime(d.year, d.month, d.day, 23, 59, 59) if end else dt.datetime(d.year, d.month, d.day)
+        first, last = days.day_span(text)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    return days.naive_utc(days.end_of_day(last) if end else days.start_of_day(first))
 
 
 def date_query(field: str, text: str, kind: str) -> Q.Query:

@@ -11,11 +11,17 @@ from __future__ import annotations
 import datetime as dt
 
 from whoosh import fields
+from whoosh.analysis import RegexTokenizer
 
 from index.analysis import polish_analyzer
 
 FOREVER = dt.datetime(9999, 12, 31)
 CHECKPOINT_DOC = "__checkpoint__"
+# The index's on-disk meaning; an index written under another format is rebuilt from the log on open.
+# 2: the checkpoint is anchored to the log (the hash of its last record); each document stores the
+#    model's article; tags are one term each, whatever characters they hold (a comma too).
+INDEX_FORMAT = 2
+TAG_SEPARATOR = "\n"  # a normalised tag never holds a line break (`store.article.normalize_tag`)
 TEXT_FIELDS = ("title", "body")
 TITLE_BOOST = 2.0
 
@@ -33,7 +39,7 @@ def build_schema() -> fields.Schema:
         publisher=fields.TEXT(analyzer=text, stored=True, phrase=True),
         publisher_facet=fields.ID(sortable=True),
         status=fields.ID(stored=True, sortable=True),
-        tag=fields.KEYWORD(stored=True, commas=True, lowercase=True, sortable=True),
+        tag=fields.KEYWORD(stored=True, sortable=True, analyzer=RegexTokenizer(r"[^\n]+")),
         published=fields.DATETIME(stored=True, sortable=True),
         year=fields.ID(sortable=True),
         event_date=fields.DATETIME(sortable=True),  # the published date, or the recorded time when unknown
@@ -43,6 +49,17 @@ def build_schema() -> fields.Schema:
         first_position=fields.NUMERIC(stored=True, bits=64, signed=False),
         content_position=fields.NUMERIC(stored=True, bits=64, signed=False),
         version=fields.NUMERIC(stored=True),
+        article=fields.STORED(),  # the model's article (msgpack): what this version was, field for field
         checkpoint=fields.NUMERIC(stored=True, bits=64, signed=False),
+        anchor=fields.STORED(),  # hex SHA-256 of the log record at `checkpoint`
+        format=fields.STORED(),  # INDEX_FORMAT of the index that wrote the checkpoint
         spell=fields.KEYWORD(lowercase=True, scorable=False),  # surface words, for "did you mean"
     )
+
+
+def join_tags(tags: list[str]) -> str:
+    return TAG_SEPARATOR.join(tags)
+
+
+def split_tags(stored: str | None) -> list[str]:
+    return [t for t in (stored or "").split(TAG_SEPARATOR) if t]

@@ -30,8 +30,10 @@ from index.analysis import (
     word_terms,
 )
 from index.projection import SearchIndex
-from index.query import STATUSES, QueryError, parse_query, phrase_query
-from index.schema import CHECKPOINT_DOC
+from index.query import QueryError, parse_query, phrase_query
+from index.schema import CHECKPOINT_DOC, split_tags
+from store import days
+from store.article import LIVE, STATUSES, WITHDRAWN, normalize_tag
 
 SORTS = ("relevance", "date", "oldest")
 FACETS = {"status": "status", "year": "year", "publisher": "publisher_facet"}
@@ -135,10 +137,6 @@ def _split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
             out.append(part)
             pos += len(part)
     return "".join(out), marks
-
-
-def end_of_day(d: dt.date) -> dt.datetime:
-    return dt.datetime(d.year, d.month, d.day, 23, 59, 59, 999999)
 
 
 def search(
@@ -251,24 +249,24 @@ def _view_sets(index: SearchIndex, s, as_of: dt.date | None, show_withdrawn: boo
         # most documents are current: hide the few closed versions instead of allowing all the others
         hidden_parts.append(index.view(("q", "closed"), lambda s: _docs(s, Q.Term("current", "0")), s))
     else:
-        moment = end_of_day(as_of)
+        moment = days.naive_utc(days.end_of_day(as_of))
         allow_parts.append(index.view(("as_of", as_of), lambda s: _docs(s, Q.And([
             Q.DateRange("valid_from", None, moment),
             Q.DateRange("valid_to", moment + dt.timedelta(microseconds=1), None)])), s))
     if not show_withdrawn:
-        hidden_parts.append(index.view(("q", "withdrawn"), lambda s: _docs(s, Q.Term("status", "withdrawn")), s))
+        hidden_parts.append(index.view(("q", WITHDRAWN), lambda s: _docs(s, Q.Term("status", WITHDRAWN)), s))
     if statuses:
         allow_parts.append(index.view(("status", tuple(sorted(statuses))), lambda s: _docs(
             s, Q.Or([Q.Term("status", st) for st in statuses])), s))
     if since or until:
         lo = dt.datetime(since.year, since.month, since.day) if since else None
-        hi = end_of_day(until) if until else None
+        hi = days.naive_utc(days.end_of_day(until)) if until else None
         allow_parts.append(index.view(("published", lo, hi), lambda s: _docs(s, Q.DateRange("published", lo, hi)), s))
     if publisher and publisher.strip():
         pq = phrase_query(publisher, ("publisher",))
         allow_parts.append(index.view(("publisher", publisher.strip()), lambda s: _docs(s, pq), s))
     for t in tags:
-        term = " ".join(t.lower().split())
+        term = normalize_tag(t)
         allow_parts.append(index.view(("tag", term), lambda s, term=term: _docs(s, Q.Term("tag", term)), s))
     allow: set[int] | None = None
     for part in sorted(allow_parts, key=len):
@@ -287,7 +285,7 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
     else:
         q, wants_withdrawn = Q.Every(), False
     q = _cache_ranges(q)
-    show_withdrawn = include_withdrawn or wants_withdrawn or "withdrawn" in statuses
+    show_withdrawn = include_withdrawn or wants_withdrawn or WITHDRAWN in statuses
 
     s = index.searcher()
     allow, hidden = _view_sets(index, s, as_of, show_withdrawn, statuses, since, until, publisher, tags)
@@ -343,9 +341,9 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
             pub = f.get("published")
             hits.append(SearchHit(
                 id=f["id"], title=f.get("title", ""), url=f.get("url_current"),
-                published=pub.date() if pub else None, status=f.get("status", "live"),
+                published=pub.date() if pub else None, status=f.get("status", LIVE),
                 publisher=f.get("publisher") or None, score=round(float(hit.score or 0.0), 4),
-                snippet=snippet, marks=marks, tags=[t for t in (f.get("tag") or "").split(",") if t],
+                snippet=snippet, marks=marks, tags=split_tags(f.get("tag")),
                 title_marks=title_marks,
             ))
     suggestion = suggest(index, text) if want_suggestion and total < 3 and text.strip() else None

@@ -97,6 +97,19 @@ def test_boolean_prefix_fuzzy(arc: Archive) -> None:
     assert "Łódź: kradzież samochodu wyjaśniona" in titles(arc.search("samochud~"))
 
 
+def test_fuzzy_and_prefix_terms_look_in_the_folded_space(tmp_path: Path) -> None:
+    """`ludzmi~` found `ludzki…` and none of the `ludźmi` articles, while plain `ludzmi` finds them (their
+    lemma is `człowiek`): fuzzy and prefix terms are widened to the folded space as plain words are."""
+    with Archive.open(tmp_path / "f", actor="test:search") as a:
+        people = a.publish(title="Walka z handlem ludźmi", body="Spotkanie o handlu ludźmi w Warszawie.")
+        kind = a.publish(title="Ludzki odruch", body="Ludzkie serce.")
+        assert {h.id for h in a.search("ludzmi").hits} == {people}
+        for q in ("ludzmi~", "ludzmi~2", "ludźmi~", "ludzm*", "ludźm*", "title:ludzmi~", "handl*"):
+            assert people in {h.id for h in a.search(q).hits}, q
+        assert kind in {h.id for h in a.search("ludzk*").hits}
+        assert {h.id for h in a.search("ludzm*").hits} == {people}
+
+
 def test_filters_and_withdrawn(arc: Archive) -> None:
     assert titles(arc.search("oszuści")) == []  # withdrawn: hidden
     assert titles(arc.search("oszuści", include_withdrawn=True)) == ["Oszuści podszywają się pod policjantów"]

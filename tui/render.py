@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.text import Text
 
-from archivist.textutil import printable
+from archivist.archive import ARCHIVED, LIVE, WITHDRAWN, first_day
+from archivist.textutil import folded, printable
 
 MATCH_STYLE = "bold reverse"
-STATUS_STYLES = {"live": "bold black on green", "archived": "bold black on yellow",
-                 "withdrawn": "bold white on red"}
+STATUS_STYLES = {LIVE: "bold black on green", ARCHIVED: "bold black on yellow",
+                 WITHDRAWN: "bold white on red"}
 TimeFormat = Callable[[dt.datetime], str]
 
 
@@ -69,12 +69,6 @@ _OPERATORS = {"and", "or", "not", "to"}
 _FIELD = re.compile(r"\b\w+:")
 
 
-def fold(word: str) -> str:
-    """Lower case without diacritics (`ł` has no decomposition, so it is mapped by hand)."""
-    w = word.lower().replace("ł", "l")
-    return "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
-
-
 def query_stems(query: str) -> list[str]:
     """Folded stems of the query's words: enough of each word to catch its Polish inflections.
 
@@ -85,7 +79,7 @@ def query_stems(query: str) -> list[str]:
     for raw in _WORD.findall(_FIELD.sub(" ", query)):
         if raw.isdigit() and len(raw) < 4:
             continue
-        w = fold(raw)
+        w = folded(raw)
         if len(w) < 3 or w in _OPERATORS:
             continue
         stem = w if len(w) <= 4 else w[: max(4, len(w) - 2)]
@@ -100,7 +94,7 @@ def highlight_words(text: Text, stems: list[str], style: str = MATCH_STYLE) -> i
         return 0
     n = 0
     for m in _WORD.finditer(text.plain):
-        w = fold(m.group())
+        w = folded(m.group())
         if any(w.startswith(s) for s in stems):
             text.stylize(style, m.start(), m.end())
             n += 1
@@ -111,18 +105,14 @@ def highlight_words(text: Text, stems: list[str], style: str = MATCH_STYLE) -> i
 
 DELETE_STYLE = "strike red"
 INSERT_STYLE = "bold green"
-_DAY = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
 def parse_day(text: str, *, today: dt.date | None = None) -> dt.date:
     """YYYY-MM-DD, or YYYY-MM / YYYY meaning its first day. Raises ValueError with a message for people."""
-    s = text.strip()
-    if not _DAY.fullmatch(s):
-        raise ValueError(f"not a date: {printable(s)!r}; type YYYY-MM-DD (or YYYY-MM, YYYY: the first day)")
     try:
-        day = dt.date.fromisoformat(s + {4: "-01-01", 7: "-01"}.get(len(s), ""))
-    except ValueError:
-        raise ValueError(f"no such day: {s}; type YYYY-MM-DD (or YYYY-MM, YYYY: the first day)") from None
+        day = first_day(text)
+    except ValueError as exc:
+        raise ValueError(f"{printable(str(exc))}; YYYY-MM and YYYY mean their first day") from None
     if day > (today or dt.datetime.now(dt.UTC).date()):
         raise ValueError(f"{day} has not come yet; clear the field to see the archive as it is now")
     return day

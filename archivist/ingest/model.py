@@ -36,6 +36,3 @@ class Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-STATUSES = frozenset({"live", "archived", "withdrawn"})

@@ -11,8 +11,10 @@ import sys
 
 import msgspec
 
+from store.article import STATUSES
+
 from .dates import parse_date
-from .model import STATUSES, ParsedArticle, Rejected
+from .model import ParsedArticle, Rejected
 from .urls import normalize_url
 
 

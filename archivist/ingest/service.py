@@ -18,6 +18,7 @@ from archivist.ingest.model import Rejected
 from archivist.ingest.registry import MAX_BYTES, parse
 from archivist.recording import SourceFile, parsed_article_id
 from archivist.results import DUPLICATE, INGESTED, REJECTED, REVISED, FileOutcome, IngestSummary
+from store.article import normalize_tag
 
 if TYPE_CHECKING:
     from archivist.archive import Archive
@@ -52,7 +53,7 @@ def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, tuple[str, ...]]]:
 
 
 def folder_tag(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).lower()
+    return normalize_tag(name.replace("_", " "))
 
 
 class Ingestor:
