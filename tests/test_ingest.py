@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import shutil
 import time
 from collections import Counter
@@ -153,10 +154,61 @@ def test_bad_input_is_rejected_recorded_and_kept(kind: str, cli, archive_dir: Pa
     assert not any(isinstance(x.event, ev.ArticlePublished) for x in recs)
     with Archive.open(archive_dir, create=False) as a:
         assert a.blobs.get(rejected[0].digest) == data
-    again = cli("ingest", str(path), *options, "--json")  # re-dropping it records nothing more
-    assert again.code == 0 and again.json()["duplicate"] == 1
+    # Re-dropping it records nothing more, and it stays rejected, with its first reason: a script retrying
+    # learns why (not "duplicate", exit 0).
+    again = cli("ingest", str(path), *options, "--json")
+    assert again.code == 3, (again.out, again.err)
+    (o,) = again.json()["outcomes"]
+    assert (o["result"], o["reason"], o["known"]) == ("rejected", rejected[0].reason, True)
+    assert (again.json()["rejected"], again.json()["duplicate"]) == (1, 0)
+    human = cli("ingest", str(path), *options)
+    assert human.code == 3 and "1 rejected" in human.out and rejected[0].reason in human.err
     assert len(records(archive_dir)) == len(recs)
     assert cli("verify").code == 0
+
+
+def test_a_rejected_file_twice_in_one_run_is_rejected_twice(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "in" / "b").mkdir(parents=True)
+    (tmp_path / "in" / "a").mkdir()
+    for sub in ("a", "b"):
+        (tmp_path / "in" / sub / "pusty.txt").write_bytes(b"   \n")
+    s = cli("ingest", str(tmp_path / "in"), "--json").json()
+    assert sorted((o["result"], o["known"]) for o in s["outcomes"]) == [("rejected", False), ("rejected", True)]
+    assert (s["rejected"], s["duplicate"]) == (2, 0)
+    assert s["outcomes"][0]["reason"] == s["outcomes"][1]["reason"] and "empty" in s["outcomes"][0]["reason"]
+
+
+def test_fifos_devices_and_links_are_refused_unread(cli, archive_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Reading a FIFO blocks for ever; a link may lead out of the folder. Each is rejected (exit 3) with its
+    reason and without a record (there are no bytes to keep); the good files beside them go in."""
+    outside = tmp_path / "poza"
+    outside.mkdir()
+    (outside / "tajny.txt").write_bytes(article(8))
+    drop = tmp_path / "wrzut"
+    (drop / "dzial").mkdir(parents=True)
+    (drop / "dobry.txt").write_bytes(article(9))
+    os.mkfifo(drop / "dzial" / "potok.txt")
+    os.symlink(outside / "tajny.txt", drop / "link.txt")
+    os.symlink(outside, drop / "katalog")
+    r = cli("ingest", str(drop), "--json", timeout=30)
+    assert r.code == 3, (r.out, r.err)
+    s = r.json()
+    by_name = {Path(o["file"]).name: o for o in s["outcomes"]}
+    assert set(by_name) == {"dobry.txt", "potok.txt", "link.txt", "katalog"}
+    assert by_name["dobry.txt"]["result"] == "ingested"
+    assert "FIFO" in by_name["potok.txt"]["reason"] and "regular file" in by_name["potok.txt"]["reason"]
+    assert "link" in by_name["link.txt"]["reason"] and "link" in by_name["katalog"]["reason"]
+    assert all(by_name[n]["result"] == "rejected" for n in ("potok.txt", "link.txt", "katalog"))
+    assert (s["ingested"], s["rejected"]) == (1, 3)
+    recs = records(archive_dir)
+    assert not any(isinstance(x.event, ev.SourceRejected) for x in recs)
+    assert [x.event.title for x in recs if isinstance(x.event, ev.ArticlePublished)] == [
+        "Komunikat numer 9 komendy powiatowej"]
+    for path in (drop / "dzial" / "potok.txt", Path("/dev/null")):  # named on their own, twice
+        for _ in range(2):
+            alone = cli("ingest", str(path), timeout=30)
+            assert alone.code == 3 and "not a regular file" in alone.err and "1 rejected" in alone.out, alone.err
+    assert len(records(archive_dir)) == len(recs)
 
 
 def test_a_folder_with_good_and_bad_files(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -236,7 +288,7 @@ def test_json_output_shape(cli) -> None:  # type: ignore[no-untyped-def]
     assert set(s) == {"files", "ingested", "revised", "duplicate", "rejected", "relocations", "outcomes"}
     (o,) = s["outcomes"]
     assert set(o) == {"file", "digest", "result", "articles", "new", "revised", "unchanged", "relocations",
-                      "reason"}
+                      "reason", "known"}
     assert o["file"] == "artykuly.json" and o["result"] == "ingested" and o["new"] == 2 and len(o["articles"]) == 2
     assert len(o["digest"]) == 64 and o["reason"] is None
     missing = cli("ingest", "/nie/ma/takiego/pliku")

@@ -411,7 +411,7 @@ def test_an_unexpected_error_on_one_file_does_not_stop_the_watcher(tmp_path: Pat
     from archivist import errors
 
     class Flaky(watch_mod.Ingestor):
-        def add_file(self, path: Path, tags: Any = (), *, name: str | None = None) -> Any:
+        def add_file(self, path: Path, tags: Any = (), *, name: str | None = None, within: Any = None) -> Any:
             if path.name == "boom.txt":
                 raise RuntimeError("kaboom")
             if path.name == "zamkniety.txt":
@@ -419,7 +419,7 @@ def test_an_unexpected_error_on_one_file_does_not_stop_the_watcher(tmp_path: Pat
             if path.name == "znika.txt":
                 path.unlink()
                 raise errors.InputRejected(f"{path}: cannot be read: gone") from FileNotFoundError(2, "x")
-            return super().add_file(path, tags, name=name)
+            return super().add_file(path, tags, name=name, within=within)
 
     monkeypatch.setattr(watch_mod, "Ingestor", Flaky)
     archive = Archive.open(tmp_path / "a", actor="watch:test")

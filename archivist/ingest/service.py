@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import msgspec
@@ -20,6 +20,8 @@ from archivist import errors
 from archivist.addresses import url_key
 from archivist.archive import Archive, article_id_for, identity_key
 from archivist.ingest.model import ParsedArticle, ParseResult, Rejected
+from archivist.ingest.paths import Refused, open_dropped, read_all
+from archivist.ingest.paths import walk as walk  # the CLI's and the benchmarks' way in
 from archivist.ingest.registry import MAX_BYTES, parse
 from archivist.state import ARCHIVED, LIVE, WITHDRAWN
 from store import events as ev
@@ -29,7 +31,6 @@ INGESTED, REVISED, DUPLICATE, REJECTED = "ingested", "revised", "duplicate", "re
 # A file over the size limit is still recorded as rejected with its bytes kept (`verify` expects every
 # source's bytes) — unless it is larger than this, when it is refused without a record.
 KEEP_OVERSIZED = 256 * 1024 * 1024
-TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".swp", ".download")
 
 
 class FileOutcome(msgspec.Struct, kw_only=True):
@@ -42,6 +43,7 @@ class FileOutcome(msgspec.Struct, kw_only=True):
     unchanged: int = 0
     relocations: int = 0
     reason: str | None = None
+    known: bool = False  # the log already had these bytes: a re-drop (rejected again with its first reason)
 
 
 class IngestSummary(msgspec.Struct, kw_only=True):
@@ -65,31 +67,6 @@ class IngestSummary(msgspec.Struct, kw_only=True):
         self.outcomes.append(o)
 
 
-def is_candidate(path: Path) -> bool:
-    """Not a partial download, an editor's temp file or a hidden file."""
-    name = path.name
-    return not (name.startswith(".") or name.startswith("~$") or name.lower().endswith(TEMP_SUFFIXES))
-
-
-def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, tuple[str, ...]]]:
-    """Files under `paths`, each with the tags its subfolders give it (`policja/szczecin/a.txt`)."""
-    for root in paths:
-        if root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                rel = Path(dirpath).relative_to(root).parts
-                for name in sorted(filenames):
-                    p = Path(dirpath) / name
-                    if is_candidate(p) and not p.is_symlink():
-                        yield p, tuple(folder_tag(x) for x in rel)
-        else:
-            yield root, ()
-
-
-def folder_tag(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).lower()
-
-
 class Ingestor:
     """Plans the events for files and commits them in batches."""
 
@@ -103,20 +80,30 @@ class Ingestor:
         self._pending: list[tuple[FileOutcome, list[AppendRequest], Callable[[], tuple[FileOutcome, list[AppendRequest]]]]] = []
         self.done: list[FileOutcome] = []  # committed outcomes not yet reported
         self._pending_ids: set[str] = set()
-        self._pending_digests: set[str] = set()
+        self._pending_digests: dict[str, str | None] = {}  # digest -> the rejection reason, if rejected
 
     # --- one file -----------------------------------------------------------------------------------------
 
-    def add_file(self, path: Path, tags: Sequence[str] = (), *, name: str | None = None) -> FileOutcome | None:
-        """Queue one file; returns its outcome when it was decided without an append (a duplicate)."""
+    def add_file(self, path: Path, tags: Sequence[str] = (), *, name: str | None = None,
+                 within: Path | None = None) -> FileOutcome | None:
+        """Queue one file; returns its outcome when it was decided without an append (a duplicate, or bytes
+        rejected before). Raises `InputRejected`, with nothing read or recorded, for a path that is not a
+        regular file (a FIFO, a device, a link — see `paths.open_dropped`) or cannot be read."""
         name = name or path.name
         try:
-            size = path.stat().st_size
-            if size > max(self.max_bytes, KEEP_OVERSIZED):
-                raise errors.InputRejected(
-                    f"{path}: file is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB limit and too "
-                    "large to keep; not recorded")
-            data = path.read_bytes()  # over the limit but keepable: rejected by `parse`, bytes kept
+            fd, st = open_dropped(path, within)
+        except Refused as exc:
+            raise errors.InputRejected(f"{path}: {exc.reason}") from exc
+        except OSError as exc:
+            raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+        size = st.st_size
+        if size > max(self.max_bytes, KEEP_OVERSIZED):
+            os.close(fd)
+            raise errors.InputRejected(
+                f"{path}: file is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB limit and too "
+                "large to keep; not recorded")
+        try:
+            data = read_all(fd)  # over the limit but keepable: rejected by `parse`, bytes kept
         except OSError as exc:
             raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
         return self.add_bytes(name, data, tags, size=size)
@@ -125,15 +112,14 @@ class Ingestor:
                   *, size: int | None = None) -> FileOutcome | None:
         if isinstance(data, tuple):  # too large to keep: digest of the whole, bytes left where they are
             digest, size = data
-            if digest in self.archive.refresh().sources or digest in self._pending_digests:
-                return FileOutcome(file=name, digest=digest, result=DUPLICATE)
+            if (known := self._known(name, digest)) is not None:
+                return known
             self._reject(name, digest, size,
                          f"file is {size / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB", keep=None)
             return None
         digest = hashlib.sha256(data).hexdigest()
-        st = self.archive.refresh()
-        if digest in st.sources or digest in self._pending_digests:
-            return FileOutcome(file=name, digest=digest, result=DUPLICATE)
+        if (known := self._known(name, digest)) is not None:
+            return known
         try:
             result = parse(name, data, max_bytes=self.max_bytes)
         except Rejected as exc:
@@ -154,6 +140,20 @@ class Ingestor:
         self._queue(outcome, requests, ids, plan)
         return None
 
+    def _known(self, name: str, digest: str) -> FileOutcome | None:
+        """The outcome for bytes the log (or this batch) already has: a duplicate, or — for bytes that were
+        rejected — rejected again with the first reason, so a script retrying learns why."""
+        if digest in self._pending_digests:
+            reason = self._pending_digests[digest]
+        else:
+            src = self.archive.refresh().sources.get(digest)
+            if src is None:
+                return None
+            reason = src.rejected
+        if reason is not None:
+            return FileOutcome(file=name, digest=digest, result=REJECTED, reason=reason, known=True)
+        return FileOutcome(file=name, digest=digest, result=DUPLICATE, known=True)
+
     def _reject(self, name: str, digest: str, size: int, reason: str, keep: bytes | None) -> None:
         if keep is not None:
             self.archive.blobs.put(keep, sync=False)
@@ -169,7 +169,7 @@ class Ingestor:
                plan: Callable[[], tuple[FileOutcome, list[AppendRequest]]]) -> None:
         self._pending.append((outcome, requests, plan))
         self._pending_ids |= ids
-        self._pending_digests.add(outcome.digest)
+        self._pending_digests[outcome.digest] = outcome.reason if outcome.result == REJECTED else None
 
     def _identity(self, a: ParsedArticle) -> tuple[str, str]:
         key = identity_key(url=a.url, title=a.title, published=a.published, publisher=a.publisher, body=a.body)
@@ -277,9 +277,8 @@ class Ingestor:
     def _commit_alone(self, plan: Callable[[], tuple[FileOutcome, list[AppendRequest]]]) -> FileOutcome:
         for _ in range(20):
             outcome, requests = plan()
-            if outcome.digest in self.archive.state.sources:
-                outcome.result, outcome.new, outcome.revised, outcome.articles = DUPLICATE, 0, 0, []
-                return outcome
+            if (known := self._known(outcome.file, outcome.digest)) is not None:
+                return known
             try:
                 self.archive.append(requests, actor=self.actor)
                 return outcome
@@ -314,7 +313,8 @@ class Ingestor:
             try:
                 immediate = self.add_file(path, tags, name=path.name)
             except errors.InputRejected as exc:
-                immediate = FileOutcome(file=str(path), digest="", result=REJECTED, reason=str(exc))
+                immediate = FileOutcome(file=str(path), digest="", result=REJECTED,
+                                        reason=str(exc).removeprefix(f"{path}: "))
             if immediate is not None:
                 self.done.append(immediate)
             if len(self._pending) >= self.batch_files:
