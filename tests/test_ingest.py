@@ -130,6 +130,8 @@ BAD = {
     "empty": ("pusty.txt", b"", [], "empty"),
     "binary": ("obraz.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", [], "binary"),
     "undecodable": ("krzaki.txt", bytes(range(0x80, 0x100)) * 8, [], "not UTF-8"),
+    "junk after a UTF-16 byte-order mark": (
+        "smieci.txt", b"\xff\xfe" + ("鯏럴䝯䞐耰鹋┲딳ꇞ藢ܟ찯粪\n" * 20).encode("utf-16-le"), [], "UTF-16"),
     "too large": ("duzy.txt", article(1, extra=" Bardzo długi tekst." * 200), ["--max-mb", "0.001"], "limit"),
     "unknown type": ("notatka.docx", b"PK\x03\x04 word document", [], "unsupported file type"),
     "json with wrong types": ("rekordy.json", b'[{"title": 5, "body": ["nie"]}]', [], "title"),
@@ -209,6 +211,16 @@ def test_fifos_devices_and_links_are_refused_unread(cli, archive_dir: Path, tmp_
             alone = cli("ingest", str(path), timeout=30)
             assert alone.code == 3 and "not a regular file" in alone.err and "1 rejected" in alone.out, alone.err
     assert len(records(archive_dir)) == len(recs)
+
+
+def test_utf16_files_with_and_without_a_byte_order_mark_are_ingested(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text = (FIXTURES / "komunikat_archiwalny.txt").read_text(encoding="utf-8")
+    for i, enc in enumerate(("utf-16", "utf-16-le", "utf-16-be")):
+        (tmp_path / f"u{i}.txt").write_bytes(text.replace("KWP", f"KWP{i}").encode(enc))
+    r = cli("ingest", str(tmp_path), "--json")
+    assert r.code == 0, r.out
+    titles = {cli("show", o["articles"][0], "--json").json()["title"] for o in r.json()["outcomes"]}
+    assert titles == {"Ślady źródeł: ćwiczenia służb na Śląsku"}
 
 
 def test_a_folder_with_good_and_bad_files(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

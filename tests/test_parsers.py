@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
+import random
 import time
 from pathlib import Path
 
@@ -174,6 +176,12 @@ def test_encodings_and_line_ends_give_identical_results(name: str) -> None:
         "crlf-cp1250": text.replace("\n", "\r\n").encode("cp1250"),
         "crlf-iso": text.replace("\n", "\r\n").encode("iso-8859-2"),
         "crlf-utf-8-bom": b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"),
+        # What Windows' Notepad and Excel save as "Unicode": UTF-16, with or without a byte-order mark.
+        "utf-16-le-bom": codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        "utf-16-be-bom": codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+        "utf-16-le": text.encode("utf-16-le"),
+        "utf-16-be": text.encode("utf-16-be"),
+        "crlf-utf-16-le": text.replace("\n", "\r\n").encode("utf-16-le"),
     }
     for label, data in variants.items():
         assert one(name, data) == expected, label
@@ -381,6 +389,46 @@ def test_rejections_have_meaningful_reasons(name: str, data: bytes, words: list[
     for word in words:
         assert word.lower() in reason.lower(), (word, reason)
     assert "unexpectedly" not in reason
+
+
+def _junk(seed: int, size: int) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.randrange(256) for _ in range(size))
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
+def test_a_utf16_byte_order_mark_before_junk_is_not_text(bom: bytes) -> None:
+    """Random bytes after a UTF-16 BOM decode without error, into CJK and Hangul: that was an article
+    titled in CJK characters. The decoding must read as text Polish sources hold, whatever the encoding."""
+    for seed in range(40):
+        data = bom + _junk(seed, 400)
+        try:
+            reason = reason_of("a.txt", data)
+        except pytest.fail.Exception:
+            raise AssertionError(f"junk after a BOM became {parse('a.txt', data).articles[0].title!r}") from None
+        assert "not text" in reason or "not valid UTF-16" in reason or "binary" in reason, reason
+    assert "UTF-16" in reason_of("a.txt", codecs.BOM_UTF16_LE + "鯏럴䝯䞐耰鹋┲딳ꇞ藢ܟ찯粪".encode("utf-16-le"))
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".html", ".json", ".csv"])
+def test_random_bytes_are_never_an_article(suffix: str) -> None:
+    """Plausibility holds for every encoding tried: junk of any length from 60 bytes, with or without a
+    byte-order mark, is rejected (one-byte code pages decode every byte, UTF-16 nearly every pair)."""
+    for seed in range(150):
+        head = (b"", codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF8)[seed % 4]
+        data = head + _junk(seed, 60 + seed * 20)
+        with pytest.raises(Rejected):
+            parse("a" + suffix, data)
+
+
+def test_utf16_polish_text_in_every_form_reads_the_same() -> None:
+    text = "Zażółć gęślą jaźń – „cytat”\n\nPolicjanci z komendy ostrzegają przed oszustami. Źródło: KWP.\n"
+    expected = one("a.txt", text.encode())
+    for data in (text.encode("utf-16"), text.encode("utf-16-le"), text.encode("utf-16-be"),
+                 codecs.BOM_UTF16_BE + text.encode("utf-16-be")):
+        assert one("a.txt", data) == expected, data[:8]
+    rows = "title,text\nŁódź i Gdańsk,Współpraca służb.\n"
+    assert parse("a.csv", rows.encode("utf-16-le")).articles[0].title == "Łódź i Gdańsk"
 
 
 def test_rejects_over_the_size_limit() -> None:
