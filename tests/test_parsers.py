@@ -81,7 +81,9 @@ def test_seed_002_archived_and_relocated() -> None:
     assert a.title == "Współpraca polsko-ukraińska w zakresie zwalczania i zapobiegania handlowi ludźmi"
     assert a.published == dt.date(2013, 12, 18)
     assert a.archived_reason == "Obecna strona jest wersją archiwalną."
-    assert a.relocated_to == "https://www.gov.pl/web/handel-ludzmi"
+    assert a.relocated_to is None  # "Aktualna strona Portalu … dostępna jest pod adresem": the portal moved
+    assert a.portal_moved_to == "https://www.gov.pl/web/handel-ludzmi"
+    assert parse(next(SEEDS.glob("002_*.txt")).name, next(SEEDS.glob("002_*.txt")).read_bytes()).relocations == ()
     assert a.body.startswith("Projekt został zrealizowany")
     assert "Ukraiński system zwalczania" in a.body
     assert "www.gov.pl" not in a.body and "Dodane dnia" not in a.body
@@ -140,7 +142,7 @@ def test_text_fixture_relocated_portal_with_tags() -> None:
     assert a.title == "Szkolenie dla konsulów w zakresie pomocy obywatelom"
     assert a.published == dt.date(2012, 3, 5)
     assert a.archived_reason == "Obecna strona jest wersją archiwalną."
-    assert a.relocated_to == "https://www.gov.pl/web/przyklad-portalu"
+    assert a.relocated_to is None and a.portal_moved_to == "https://www.gov.pl/web/przyklad-portalu"
     assert a.tags == ("szkolenia", "konsulowie")
     assert_no_chrome(a.body)
 
@@ -213,8 +215,32 @@ def test_relocation_notice_with_explicit_scheme() -> None:
     text = ("Serwis został przeniesiony. Nowa strona serwisu znajduje się pod adresem http://nowy.przyklad.pl/start.\n"
             "\nTytuł strony\n\nTreść strony o przeprowadzce serwisu.\n")
     a = one("x.txt", text.encode())
-    assert a.relocated_to == "http://nowy.przyklad.pl/start"
+    assert a.portal_moved_to == "http://nowy.przyklad.pl/start" and a.relocated_to is None
     assert a.title == "Tytuł strony" and a.body == "Treść strony o przeprowadzce serwisu."
+
+
+@pytest.mark.parametrize(("notice", "article", "portal"), [
+    ("Ten artykuł został przeniesiony pod adres: https://www.gov.pl/web/przyklad-portalu/artykul-1",
+     "https://www.gov.pl/web/przyklad-portalu/artykul-1", None),
+    ("Aktualna wersja tej informacji dostępna jest pod adresem: policja.example.pl/aktualnosci/7.html",
+     "https://policja.example.pl/aktualnosci/7.html", None),
+    ("Aktualne informacje o naborze dostępne są pod adresem: www.gov.pl/web/nabor", None,
+     "https://www.gov.pl/web/nabor"),
+    ("Aktualna strona dostępna jest pod adresem: https://nowa.example.pl/", None, "https://nowa.example.pl/"),
+])
+def test_article_and_portal_notices_told_apart(notice: str, article: str | None, portal: str | None) -> None:
+    a = one("x.txt", f"{notice}\n\nTytuł strony\n\nTreść strony o przeprowadzce.\n".encode())
+    assert (a.relocated_to, a.portal_moved_to) == (article, portal)
+
+
+def test_a_portal_notice_on_a_page_with_an_address_is_a_prefix_rule_of_its_site() -> None:
+    text = ("Obecna strona jest wersją archiwalną. Aktualna wersja serwisu dostępna jest pod adresem: "
+            "www.gov.pl/web/przyklad\n\nTytuł\n\nTreść strony.\n\nAdres strony: http://www.stary.example.pl/a/1.html\n")
+    result = parse("x.txt", text.encode())
+    assert result.relocations == (ParsedRelocation("http://www.stary.example.pl/", "https://www.gov.pl/web/przyklad",
+                                                   prefix=True),)
+    same_host = text.replace("http://www.stary.example.pl", "https://www.gov.pl/web/stary")
+    assert parse("x.txt", same_host.encode()).relocations == ()  # moved within one host: prefix unknown
 
 
 # --- HTML -------------------------------------------------------------------------------------------------

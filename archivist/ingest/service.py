@@ -81,6 +81,7 @@ class Ingestor:
         self.done: list[FileOutcome] = []  # committed outcomes not yet reported
         self._pending_ids: set[str] = set()
         self._pending_digests: dict[str, str | None] = {}  # digest -> the rejection reason, if rejected
+        self._pending_portals: set[tuple[str, str]] = set()  # prefix rules queued (pages of one old portal)
 
     # --- one file -----------------------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class Ingestor:
             self._reject(name, digest, len(data), exc.reason, keep=data)
             return None
         ids = {self._identity(a)[0] for a in result.articles}
-        if ids & self._pending_ids or (result.relocations and self._pending):
+        if ids & self._pending_ids or (any(not r.prefix for r in result.relocations) and self._pending):
             # The same article twice in one batch, or redirects that may name an article of this batch:
             # commit what is queued first, so the plan below sees it.
             self.flush()
@@ -245,9 +246,11 @@ class Ingestor:
             if a.url and url_key(a.url) == url_key(to_url):
                 return None
             return AppendRequest(aid, [ev.ArticleRelocated(from_url=a.url, to_url=to_url, source=digest)])
-        for rule in st.portals:
-            if url_key(rule.from_prefix) == url_key(from_url) and url_key(rule.to_prefix) == url_key(to_url):
-                return None
+        rule_key = (url_key(from_url), url_key(to_url))
+        if rule_key in self._pending_portals or any(
+                (url_key(r.from_prefix), url_key(r.to_prefix)) == rule_key for r in st.portals):
+            return None
+        self._pending_portals.add(rule_key)
         return AppendRequest(ev.portal_stream(url_key(from_url)), [ev.PortalRelocated(
             from_prefix=from_url, to_prefix=to_url, source=digest, keep_path=False)])
 
@@ -259,6 +262,7 @@ class Ingestor:
         pending, self._pending = self._pending, []
         self._pending_ids.clear()
         self._pending_digests.clear()
+        self._pending_portals.clear()
         if not pending:
             return []
         try:
@@ -276,6 +280,7 @@ class Ingestor:
 
     def _commit_alone(self, plan: Callable[[], tuple[FileOutcome, list[AppendRequest]]]) -> FileOutcome:
         for _ in range(20):
+            self._pending_portals.clear()  # alone, against the log: nothing is queued beside this file
             outcome, requests = plan()
             if (known := self._known(outcome.file, outcome.digest)) is not None:
                 return known
