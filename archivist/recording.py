@@ -52,6 +52,14 @@ def parsed_article_id(a: ParsedArticle) -> str:
     return article_id_for(key)
 
 
+def repeat_outcome(name: str, digest: str, rejected: str | None) -> FileOutcome:
+    """The outcome for bytes the archive already has: a duplicate, or — for bytes that were rejected —
+    rejected again with the first reason, so a script retrying learns why."""
+    if rejected is not None:
+        return FileOutcome(file=name, digest=digest, result=REJECTED, reason=rejected, known=True)
+    return FileOutcome(file=name, digest=digest, result=DUPLICATE, known=True)
+
+
 def record_sources(archive: Archive, files: Sequence[SourceFile], *, actor: str | None = None) -> list[FileOutcome]:
     """Commit every file in one append. On a conflict — another process changed one of these articles
     meanwhile — each file is planned again against the fresh state and committed alone."""
@@ -63,7 +71,8 @@ def record_sources(archive: Archive, files: Sequence[SourceFile], *, actor: str 
         raise errors.IntegrityError(f"could not store the files durably ({exc}); nothing was recorded, "
                                     "ingest them again") from exc
     archive.refresh()
-    planned = [_plan(archive, f) for f in files]
+    portals: set[tuple[str, str]] = set()  # prefix rules this batch records (pages of one old portal)
+    planned = [_plan(archive, f, portals) for f in files]
     try:
         archive.append([r for _, reqs in planned for r in reqs], actor=actor)
         return [o for o, _ in planned]
@@ -74,10 +83,9 @@ def record_sources(archive: Archive, files: Sequence[SourceFile], *, actor: str 
 def _commit_alone(archive: Archive, f: SourceFile, actor: str | None) -> FileOutcome:
     for _ in range(20):
         archive.refresh()
-        outcome, requests = _plan(archive, f)
-        if outcome.digest in archive.state.sources:
-            outcome.result, outcome.new, outcome.revised, outcome.articles = DUPLICATE, 0, 0, []
-            return outcome
+        outcome, requests = _plan(archive, f, set())
+        if (src := archive.state.sources.get(outcome.digest)) is not None:
+            return repeat_outcome(f.name, f.digest, src.rejected)
         try:
             archive.append(requests, actor=actor)
             return outcome
@@ -86,7 +94,7 @@ def _commit_alone(archive: Archive, f: SourceFile, actor: str | None) -> FileOut
     raise errors.ConflictError("gave up after 20 conflicting attempts: the articles keep changing")
 
 
-def _plan(archive: Archive, f: SourceFile) -> tuple[FileOutcome, list[AppendRequest]]:
+def _plan(archive: Archive, f: SourceFile, portals: set[tuple[str, str]]) -> tuple[FileOutcome, list[AppendRequest]]:
     if f.result is None:
         outcome = FileOutcome(file=f.name, digest=f.digest, result=REJECTED, reason=f.reason)
         rejected = ev.SourceRejected(digest=f.digest, file_name=f.name, reason=f.reason or "", size=f.size,
@@ -131,7 +139,7 @@ def _plan(archive: Archive, f: SourceFile) -> tuple[FileOutcome, list[AppendRequ
         else:
             outcome.unchanged += 1
     for rel in result.relocations:
-        event = _relocation(archive, rel.from_url, rel.to_url, rel.prefix, digest)
+        event = _relocation(archive, rel.from_url, rel.to_url, rel.prefix, digest, portals)
         if event is not None:
             requests.append(event)
             outcome.relocations += 1
@@ -151,7 +159,8 @@ def _status_events(art: ParsedArticle, status: str, url: str | None, digest: str
     return out
 
 
-def _relocation(archive: Archive, from_url: str, to_url: str, prefix: bool, digest: str) -> AppendRequest | None:
+def _relocation(archive: Archive, from_url: str, to_url: str, prefix: bool, digest: str,
+                portals: set[tuple[str, str]]) -> AppendRequest | None:
     st = archive.state
     holders = [] if prefix else st.by_url.get(url_key(from_url), [])
     living = [i for i in holders if url_key(st.articles[i].url or "") == url_key(from_url)]
@@ -162,9 +171,10 @@ def _relocation(archive: Archive, from_url: str, to_url: str, prefix: bool, dige
         if a.url and url_key(a.url) == url_key(to_url):
             return None
         return AppendRequest(aid, [ev.ArticleRelocated(from_url=a.url, to_url=to_url, source=digest)])
-    for rule in st.portals:
-        if url_key(rule.from_prefix) == url_key(from_url) and url_key(rule.to_prefix) == url_key(to_url):
-            return None
+    rule_key = (url_key(from_url), url_key(to_url))
+    if rule_key in portals or any((url_key(r.from_prefix), url_key(r.to_prefix)) == rule_key for r in st.portals):
+        return None
+    portals.add(rule_key)
     return AppendRequest(ev.portal_stream(url_key(from_url)), [ev.PortalRelocated(
         from_prefix=from_url, to_prefix=to_url, source=digest, keep_path=False)])
 

@@ -18,9 +18,10 @@ def resolve(st: ArchiveState, url: str) -> Resolution:
     seen = {url_key(start)}
     current = start
     article_id: str | None = None
+    exact = True  # False once a portal rule dropped the path: the portal's home is not the article asked for
     while True:
         key = url_key(current)
-        holders = st.by_url.get(key, [])
+        holders = st.by_url.get(key, []) if exact else []
         here = [i for i in holders if url_key(st.articles[i].url or "") == key]
         hop: Hop | None = None
         if here:
@@ -46,6 +47,7 @@ def resolve(st: ArchiveState, url: str) -> Resolution:
                     target = rule.to_prefix.rstrip("/") + rest
                 if url_key(target) != key:
                     hop = Hop(from_url=current, to_url=target, kind="portal", recorded_at=rule.recorded_at)
+                    exact = exact and rule.keep_path
         if hop is None:
             break
         chain.append(hop)

@@ -124,6 +124,7 @@ class FileOutcome(msgspec.Struct, kw_only=True):
     unchanged: int = 0
     relocations: int = 0
     reason: str | None = None
+    known: bool = False  # the log already had these bytes: a re-drop (rejected again with its first reason)
 
 
 class IngestSummary(msgspec.Struct, kw_only=True):

@@ -38,9 +38,10 @@ from watchdog.observers.polling import PollingObserverVFS
 
 from archivist import errors
 from archivist.archive import Archive
+from archivist.ingest.paths import files_under, folder_tag, is_candidate
 from archivist.ingest.registry import MAX_BYTES
-from archivist.ingest.service import Ingestor, folder_tag, is_candidate
-from archivist.results import DUPLICATE, REJECTED, FileOutcome
+from archivist.ingest.service import Ingestor
+from archivist.results import REJECTED, FileOutcome
 
 DONE, REJECTED_DIR = ".done", ".rejected"
 LOCK_NAME = ".watch.lock"
@@ -233,7 +234,7 @@ class Watcher:
         except OSError:
             return
         if stat.S_ISDIR(st.st_mode):
-            for file in self._walk(path):
+            for file in files_under(path):
                 self._add_pending(file)
         elif is_candidate(path):
             self._add_pending(path, st)
@@ -248,28 +249,9 @@ class Watcher:
                 return
         self._pending[path] = _Pending(_sig(st), time.monotonic())
 
-    def _walk(self, top: Path) -> Iterator[Path]:
-        """Candidate files under `top`, symlinks included (to be rejected), never descending into a link."""
-        for dirpath, dirnames, filenames in os.walk(top, onerror=None, followlinks=False):
-            here = Path(dirpath)
-            keep = []
-            for d in sorted(dirnames):
-                full = here / d
-                if d.startswith(".") or full in self._skip_dirs:
-                    continue
-                if full.is_symlink():
-                    yield full  # a link to a folder: rejected, never followed
-                else:
-                    keep.append(d)
-            dirnames[:] = keep
-            for name in sorted(filenames):
-                p = here / name
-                if is_candidate(p):
-                    yield p
-
     def scan(self) -> None:
         """Pick up everything in the inbox (at start, and periodically for events the observer missed)."""
-        for path in self._walk(self.inbox):
+        for path in files_under(self.inbox):
             self._add_pending(path)
 
     # --- the worker -----------------------------------------------------------------------------------------
@@ -364,10 +346,6 @@ class Watcher:
                 continue
             name = rel.as_posix()
             tags = tuple(folder_tag(x) for x in rel.parts[:-1])
-            problem = self._unsafe(path)
-            if problem is not None:
-                self._reject_locally(path, rel, tags, problem)
-                continue
             todo.append((path, name, tags, entry.sig))
         if not todo:
             return
@@ -401,7 +379,7 @@ class Watcher:
             if self.stop_event.is_set() and taken:
                 break  # finish what is queued, leave the rest for the next run
             try:
-                immediate = ing.add_file(path, tags, name=name)
+                immediate = ing.add_file(path, tags, name=name, within=self.inbox)
             except errors.InputRejected as exc:
                 if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError):
                     continue  # vanished mid-way: not ours to report
@@ -419,12 +397,7 @@ class Watcher:
                 self._finish(path, Path(name), tags, sig, outcome)
 
     def _finish(self, path: Path, rel: Path, tags: tuple[str, ...], sig: Signature, o: FileOutcome) -> None:
-        known = o.result == DUPLICATE
         result, reason = o.result, o.reason
-        if known:
-            src = self.archive.source(o.digest)
-            if src is not None and src.rejected is not None:
-                result, reason = REJECTED, src.rejected  # rejected before (a restart after a crash, a re-drop)
         try:
             now_sig = _sig(os.lstat(path))
         except OSError:
@@ -435,7 +408,7 @@ class Watcher:
             return
         out = WatchOutcome(file=rel.as_posix(), result=result, digest=o.digest, articles=list(o.articles),
                            new=o.new, revised=o.revised, unchanged=o.unchanged, relocations=o.relocations,
-                           reason=reason, tags=list(tags), known=known, at=_now())
+                           reason=reason, tags=list(tags), known=o.known, at=_now())
         if now_sig is not None:
             try:
                 if result == REJECTED:
@@ -447,28 +420,6 @@ class Watcher:
                 self._note("error", "move", f"recorded, but cannot move it out of the inbox: {_describe(exc)}; "
                            "will retry at the next rescan", file=out.file)
         self.report(out)
-
-    def _unsafe(self, path: Path) -> str | None:
-        """Why a path must not be read: a link (never followed out of the inbox), or not a plain file."""
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return None  # gone or unreadable: `add_file` says which
-        if stat.S_ISLNK(st.st_mode):
-            try:
-                target = os.readlink(path)
-            except OSError:
-                target = "?"
-            return f"a symbolic link (to {target}); links are not followed"
-        if not stat.S_ISREG(st.st_mode):
-            return "not a regular file"
-        try:
-            real = path.resolve(strict=True)
-        except OSError:
-            return None
-        if not real.is_relative_to(self.inbox):
-            return "reached through a link out of the inbox; links are not followed"
-        return None
 
     def _reject_locally(self, path: Path, rel: Path, tags: tuple[str, ...], reason: str) -> None:
         """Rejected without a log event: there are no bytes we could read (a link, an unreadable file)."""

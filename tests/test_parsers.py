@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
+import random
 import time
 from pathlib import Path
 
@@ -79,7 +81,9 @@ def test_seed_002_archived_and_relocated() -> None:
     assert a.title == "Współpraca polsko-ukraińska w zakresie zwalczania i zapobiegania handlowi ludźmi"
     assert a.published == dt.date(2013, 12, 18)
     assert a.archived_reason == "Obecna strona jest wersją archiwalną."
-    assert a.relocated_to == "https://www.gov.pl/web/handel-ludzmi"
+    assert a.relocated_to is None  # "Aktualna strona Portalu … dostępna jest pod adresem": the portal moved
+    assert a.portal_moved_to == "https://www.gov.pl/web/handel-ludzmi"
+    assert parse(next(SEEDS.glob("002_*.txt")).name, next(SEEDS.glob("002_*.txt")).read_bytes()).relocations == ()
     assert a.body.startswith("Projekt został zrealizowany")
     assert "Ukraiński system zwalczania" in a.body
     assert "www.gov.pl" not in a.body and "Dodane dnia" not in a.body
@@ -138,7 +142,7 @@ def test_text_fixture_relocated_portal_with_tags() -> None:
     assert a.title == "Szkolenie dla konsulów w zakresie pomocy obywatelom"
     assert a.published == dt.date(2012, 3, 5)
     assert a.archived_reason == "Obecna strona jest wersją archiwalną."
-    assert a.relocated_to == "https://www.gov.pl/web/przyklad-portalu"
+    assert a.relocated_to is None and a.portal_moved_to == "https://www.gov.pl/web/przyklad-portalu"
     assert a.tags == ("szkolenia", "konsulowie")
     assert_no_chrome(a.body)
 
@@ -174,6 +178,12 @@ def test_encodings_and_line_ends_give_identical_results(name: str) -> None:
         "crlf-cp1250": text.replace("\n", "\r\n").encode("cp1250"),
         "crlf-iso": text.replace("\n", "\r\n").encode("iso-8859-2"),
         "crlf-utf-8-bom": b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"),
+        # What Windows' Notepad and Excel save as "Unicode": UTF-16, with or without a byte-order mark.
+        "utf-16-le-bom": codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        "utf-16-be-bom": codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+        "utf-16-le": text.encode("utf-16-le"),
+        "utf-16-be": text.encode("utf-16-be"),
+        "crlf-utf-16-le": text.replace("\n", "\r\n").encode("utf-16-le"),
     }
     for label, data in variants.items():
         assert one(name, data) == expected, label
@@ -205,8 +215,32 @@ def test_relocation_notice_with_explicit_scheme() -> None:
     text = ("Serwis został przeniesiony. Nowa strona serwisu znajduje się pod adresem http://nowy.przyklad.pl/start.\n"
             "\nTytuł strony\n\nTreść strony o przeprowadzce serwisu.\n")
     a = one("x.txt", text.encode())
-    assert a.relocated_to == "http://nowy.przyklad.pl/start"
+    assert a.portal_moved_to == "http://nowy.przyklad.pl/start" and a.relocated_to is None
     assert a.title == "Tytuł strony" and a.body == "Treść strony o przeprowadzce serwisu."
+
+
+@pytest.mark.parametrize(("notice", "article", "portal"), [
+    ("Ten artykuł został przeniesiony pod adres: https://www.gov.pl/web/przyklad-portalu/artykul-1",
+     "https://www.gov.pl/web/przyklad-portalu/artykul-1", None),
+    ("Aktualna wersja tej informacji dostępna jest pod adresem: policja.example.pl/aktualnosci/7.html",
+     "https://policja.example.pl/aktualnosci/7.html", None),
+    ("Aktualne informacje o naborze dostępne są pod adresem: www.gov.pl/web/nabor", None,
+     "https://www.gov.pl/web/nabor"),
+    ("Aktualna strona dostępna jest pod adresem: https://nowa.example.pl/", None, "https://nowa.example.pl/"),
+])
+def test_article_and_portal_notices_told_apart(notice: str, article: str | None, portal: str | None) -> None:
+    a = one("x.txt", f"{notice}\n\nTytuł strony\n\nTreść strony o przeprowadzce.\n".encode())
+    assert (a.relocated_to, a.portal_moved_to) == (article, portal)
+
+
+def test_a_portal_notice_on_a_page_with_an_address_is_a_prefix_rule_of_its_site() -> None:
+    text = ("Obecna strona jest wersją archiwalną. Aktualna wersja serwisu dostępna jest pod adresem: "
+            "www.gov.pl/web/przyklad\n\nTytuł\n\nTreść strony.\n\nAdres strony: http://www.stary.example.pl/a/1.html\n")
+    result = parse("x.txt", text.encode())
+    assert result.relocations == (ParsedRelocation("http://www.stary.example.pl/", "https://www.gov.pl/web/przyklad",
+                                                   prefix=True),)
+    same_host = text.replace("http://www.stary.example.pl", "https://www.gov.pl/web/stary")
+    assert parse("x.txt", same_host.encode()).relocations == ()  # moved within one host: prefix unknown
 
 
 # --- HTML -------------------------------------------------------------------------------------------------
@@ -381,6 +415,46 @@ def test_rejections_have_meaningful_reasons(name: str, data: bytes, words: list[
     for word in words:
         assert word.lower() in reason.lower(), (word, reason)
     assert "unexpectedly" not in reason
+
+
+def _junk(seed: int, size: int) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.randrange(256) for _ in range(size))
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
+def test_a_utf16_byte_order_mark_before_junk_is_not_text(bom: bytes) -> None:
+    """Random bytes after a UTF-16 BOM decode without error, into CJK and Hangul: that was an article
+    titled in CJK characters. The decoding must read as text Polish sources hold, whatever the encoding."""
+    for seed in range(40):
+        data = bom + _junk(seed, 400)
+        try:
+            reason = reason_of("a.txt", data)
+        except pytest.fail.Exception:
+            raise AssertionError(f"junk after a BOM became {parse('a.txt', data).articles[0].title!r}") from None
+        assert "not text" in reason or "not valid UTF-16" in reason or "binary" in reason, reason
+    assert "UTF-16" in reason_of("a.txt", codecs.BOM_UTF16_LE + "鯏럴䝯䞐耰鹋┲딳ꇞ藢ܟ찯粪".encode("utf-16-le"))
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".html", ".json", ".csv"])
+def test_random_bytes_are_never_an_article(suffix: str) -> None:
+    """Plausibility holds for every encoding tried: junk of any length from 60 bytes, with or without a
+    byte-order mark, is rejected (one-byte code pages decode every byte, UTF-16 nearly every pair)."""
+    for seed in range(150):
+        head = (b"", codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF8)[seed % 4]
+        data = head + _junk(seed, 60 + seed * 20)
+        with pytest.raises(Rejected):
+            parse("a" + suffix, data)
+
+
+def test_utf16_polish_text_in_every_form_reads_the_same() -> None:
+    text = "Zażółć gęślą jaźń – „cytat”\n\nPolicjanci z komendy ostrzegają przed oszustami. Źródło: KWP.\n"
+    expected = one("a.txt", text.encode())
+    for data in (text.encode("utf-16"), text.encode("utf-16-le"), text.encode("utf-16-be"),
+                 codecs.BOM_UTF16_BE + text.encode("utf-16-be")):
+        assert one("a.txt", data) == expected, data[:8]
+    rows = "title,text\nŁódź i Gdańsk,Współpraca służb.\n"
+    assert parse("a.csv", rows.encode("utf-16-le")).articles[0].title == "Łódź i Gdańsk"
 
 
 def test_rejects_over_the_size_limit() -> None:

@@ -142,9 +142,10 @@ def parse_html(data: bytes) -> ParsedArticle:
     if publisher and publisher.startswith(("http://", "https://")):
         publisher = None
     url = ex.canonical or meta.get("og:url")
-    reason, target = find_notices("".join(ex.zones["body"]))
+    reason, moved = find_notices("".join(ex.zones["body"]))
     return parse_text(chosen, title=" ".join(title.split()) or None, url=url, published=published,
-                      publisher=publisher, archived_reason=reason, relocated_to=target)
+                      publisher=publisher, archived_reason=reason, relocated_to=moved.article,
+                      portal_moved_to=moved.portal)
 
 
 def _strip_site(title: str, site: str | None) -> str:

@@ -16,7 +16,10 @@ class ParsedArticle(msgspec.Struct, frozen=True):
     tags: tuple[str, ...] = ()
     status: str | None = None  # from structured records only: "live" | "archived" | "withdrawn"
     archived_reason: str | None = None  # the archive banner sentence -> ArticleArchived(reason)
-    relocated_to: str | None = None  # address from a relocation notice, normalised -> ArticleRelocated
+    relocated_to: str | None = None  # this article's new address, from a notice, normalised -> ArticleRelocated
+    # the new home of the whole portal or site, from a notice ("Aktualna strona Portalu … dostępna jest pod
+    # adresem: …"): the portal moved, not this article -> PortalRelocated of the old site, when its address is known
+    portal_moved_to: str | None = None
 
 
 class ParsedRelocation(msgspec.Struct, frozen=True):

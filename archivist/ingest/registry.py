@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlsplit, urlunsplit
 
 from .decode import decode_text
 from .html import parse_html
-from .model import ParseResult, Rejected
+from .model import ParsedRelocation, ParseResult, Rejected
 from .records import parse_csv, parse_json, parse_jsonl, set_field_limit, sniff_delimiter
 from .redirects import REDIRECT_SUFFIXES, parse_redirects, redirect_columns
 from .text import parse_text
@@ -31,7 +32,7 @@ def parse(file_name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> ParseRe
     if not data.strip(b" \t\r\n\f\v\xef\xbb\xbf"):
         raise Rejected("file is empty" if not data else "file is empty (only whitespace)")
     try:
-        return _dispatch(name, suffix, data, max_bytes)
+        return _portal_moves(_dispatch(name, suffix, data, max_bytes))
     except Rejected:
         raise
     except RecursionError:
@@ -65,6 +66,25 @@ def _dispatch(name: str, suffix: str, data: bytes, max_bytes: int) -> ParseResul
     if name.endswith(REDIRECT_SUFFIXES) or redirect_columns(header):
         return ParseResult(relocations=tuple(parse_redirects(text, delimiter)))
     return ParseResult(articles=tuple(parse_csv(text, delimiter)))
+
+
+def _portal_moves(result: ParseResult) -> ParseResult:
+    """A page saying its whole portal moved gives a prefix rule from the page's own site to the portal's new
+    home — when the page's address is known (else the old portal is unknown) and the new home is on another
+    host (a portal moved within one host: its prefix is unknown)."""
+    found = list(result.relocations)
+    for a in result.articles:
+        if not (a.portal_moved_to and a.url):
+            continue
+        old = urlsplit(a.url)
+        if old.hostname == urlsplit(a.portal_moved_to).hostname:
+            continue
+        rule = ParsedRelocation(urlunsplit((old.scheme, old.netloc, "/", "", "")), a.portal_moved_to, prefix=True)
+        if rule not in found:
+            found.append(rule)
+    if len(found) == len(result.relocations):
+        return result
+    return ParseResult(articles=result.articles, relocations=tuple(found))
 
 
 def _size(n: int) -> str:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archivist import errors
 from archivist.ingest.model import Rejected
+from archivist.ingest.paths import Refused, open_dropped, read_all
+from archivist.ingest.paths import walk as walk  # the CLI's and the benchmarks' way in
 from archivist.ingest.registry import MAX_BYTES, parse
-from archivist.recording import SourceFile, parsed_article_id
+from archivist.recording import SourceFile, parsed_article_id, repeat_outcome
 from archivist.results import DUPLICATE, INGESTED, REJECTED, REVISED, FileOutcome, IngestSummary
-from store.article import normalize_tag
 
 if TYPE_CHECKING:
     from archivist.archive import Archive
@@ -28,32 +29,6 @@ __all__ = ["DUPLICATE", "INGESTED", "REJECTED", "REVISED", "FileOutcome", "Inges
 # A file over the size limit is still recorded as rejected with its bytes kept (`verify` expects every
 # source's bytes) — unless it is larger than this, when it is refused without a record.
 KEEP_OVERSIZED = 256 * 1024 * 1024
-TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".swp", ".download")
-
-
-def is_candidate(path: Path) -> bool:
-    """Not a partial download, an editor's temp file or a hidden file."""
-    name = path.name
-    return not (name.startswith(".") or name.startswith("~$") or name.lower().endswith(TEMP_SUFFIXES))
-
-
-def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, tuple[str, ...]]]:
-    """Files under `paths`, each with the tags its subfolders give it (`policja/szczecin/a.txt`)."""
-    for root in paths:
-        if root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                rel = Path(dirpath).relative_to(root).parts
-                for name in sorted(filenames):
-                    p = Path(dirpath) / name
-                    if is_candidate(p) and not p.is_symlink():
-                        yield p, tuple(folder_tag(x) for x in rel)
-        else:
-            yield root, ()
-
-
-def folder_tag(name: str) -> str:
-    return normalize_tag(name.replace("_", " "))
 
 
 class Ingestor:
@@ -69,20 +44,30 @@ class Ingestor:
         self._pending: list[SourceFile] = []
         self.done: list[FileOutcome] = []  # committed outcomes not yet reported
         self._pending_ids: set[str] = set()
-        self._pending_digests: set[str] = set()
+        self._pending_digests: dict[str, str | None] = {}  # digest -> the rejection reason, if rejected
 
     # --- one file -----------------------------------------------------------------------------------------
 
-    def add_file(self, path: Path, tags: Sequence[str] = (), *, name: str | None = None) -> FileOutcome | None:
-        """Queue one file; returns its outcome when it was decided without an append (a duplicate)."""
+    def add_file(self, path: Path, tags: Sequence[str] = (), *, name: str | None = None,
+                 within: Path | None = None) -> FileOutcome | None:
+        """Queue one file; returns its outcome when it was decided without an append (a duplicate, or bytes
+        rejected before). Raises `InputRejected`, with nothing read or recorded, for a path that is not a
+        regular file (a FIFO, a device, a link — see `paths.open_dropped`) or cannot be read."""
         name = name or path.name
         try:
-            size = path.stat().st_size
-            if size > max(self.max_bytes, KEEP_OVERSIZED):
-                raise errors.InputRejected(
-                    f"{path}: file is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB limit and too "
-                    "large to keep; not recorded")
-            data = path.read_bytes()  # over the limit but keepable: rejected by `parse`, bytes kept
+            fd, st = open_dropped(path, within)
+        except Refused as exc:
+            raise errors.InputRejected(f"{path}: {exc.reason}") from exc
+        except OSError as exc:
+            raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+        size = st.st_size
+        if size > max(self.max_bytes, KEEP_OVERSIZED):
+            os.close(fd)
+            raise errors.InputRejected(
+                f"{path}: file is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB limit and too "
+                "large to keep; not recorded")
+        try:
+            data = read_all(fd)  # over the limit but keepable: rejected by `parse`, bytes kept
         except OSError as exc:
             raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
         return self.add_bytes(name, data, tags, size=size)
@@ -91,21 +76,21 @@ class Ingestor:
                   *, size: int | None = None) -> FileOutcome | None:
         if isinstance(data, tuple):  # too large to keep: digest of the whole, bytes left where they are
             digest, size = data
-            if self.archive.knows_source(digest) or digest in self._pending_digests:
-                return FileOutcome(file=name, digest=digest, result=DUPLICATE)
+            if (known := self._known(name, digest)) is not None:
+                return known
             self._reject(name, digest, size,
                          f"file is {size / 1e6:.1f} MB; the limit is {self.max_bytes / 1e6:.0f} MB", keep=None)
             return None
         digest = hashlib.sha256(data).hexdigest()
-        if self.archive.knows_source(digest) or digest in self._pending_digests:
-            return FileOutcome(file=name, digest=digest, result=DUPLICATE)
+        if (known := self._known(name, digest)) is not None:
+            return known
         try:
             result = parse(name, data, max_bytes=self.max_bytes)
         except Rejected as exc:
             self._reject(name, digest, len(data), exc.reason, keep=data)
             return None
         ids = {parsed_article_id(a) for a in result.articles}
-        if ids & self._pending_ids or (result.relocations and self._pending):
+        if ids & self._pending_ids or (any(not r.prefix for r in result.relocations) and self._pending):
             # The same article twice in one batch, or redirects that may name an article of this batch:
             # commit what is queued first, so the plan below sees it.
             self.flush()
@@ -113,6 +98,13 @@ class Ingestor:
         self._queue(SourceFile(name=name, digest=digest, size=len(data), via=self.via, result=result,
                                tags=tuple(tags)), ids)
         return None
+
+    def _known(self, name: str, digest: str) -> FileOutcome | None:
+        """The outcome for bytes the log (or this batch) already has (see `recording.repeat_outcome`)."""
+        if digest in self._pending_digests:
+            return repeat_outcome(name, digest, self._pending_digests[digest])
+        src = self.archive.source(digest)
+        return None if src is None else repeat_outcome(name, digest, src.rejected)
 
     def _reject(self, name: str, digest: str, size: int, reason: str, keep: bytes | None) -> None:
         if keep is not None:
@@ -125,7 +117,7 @@ class Ingestor:
     def _queue(self, source: SourceFile, ids: set[str]) -> None:
         self._pending.append(source)
         self._pending_ids |= ids
-        self._pending_digests.add(source.digest)
+        self._pending_digests[source.digest] = source.reason if source.result is None else None
 
     # --- committing -----------------------------------------------------------------------------------------
 
@@ -159,7 +151,8 @@ class Ingestor:
             try:
                 immediate = self.add_file(path, tags, name=path.name)
             except errors.InputRejected as exc:
-                immediate = FileOutcome(file=str(path), digest="", result=REJECTED, reason=str(exc))
+                immediate = FileOutcome(file=str(path), digest="", result=REJECTED,
+                                        reason=str(exc).removeprefix(f"{path}: "))
             if immediate is not None:
                 self.done.append(immediate)
             if len(self._pending) >= self.batch_files:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 from .dates import DATE, date_from_match
 from .model import ParsedArticle, Rejected
@@ -63,6 +64,9 @@ _RELOCATION = re.compile(
     r"(?P<url>(?:https?://)?(?:[\w-]+\.)+[a-z]{2,}(?:/[^\s,;\"'”)<>]*)?)",
     re.IGNORECASE,
 )
+# A notice that names the portal, site or service (or "current information" on the subject) says the whole
+# site moved: its address is the new portal's home, not this article's new address.
+_PORTAL_NOTICE = re.compile(r"\b(?:portal\w*|serwis\w*|witryn\w*|aktualne informacje)\b", re.IGNORECASE)
 _ADDRESS = re.compile(r"^(?:adres strony|adres artykułu|adres|url|link do strony)\s*:\s*(?P<url>\S+)$", re.IGNORECASE)
 _DATE_LABEL = re.compile(
     r"^(?:Data (?:publikacji|dodania|utworzenia)|Dodane dnia|Dodano|Opublikowano(?: dnia)?|Data"
@@ -100,9 +104,11 @@ _TITLE_MAX = 100
 
 def parse_text(text: str, *, title: str | None = None, url: str | None = None,
                published: datetime.date | None = None, publisher: str | None = None,
-               archived_reason: str | None = None, relocated_to: str | None = None) -> ParsedArticle:
+               archived_reason: str | None = None, relocated_to: str | None = None,
+               portal_moved_to: str | None = None) -> ParsedArticle:
     """Parse one page's text; keyword hints (from HTML metadata) win over what the text suggests."""
     lines = _normalise(text)
+    moved = Notice(relocated_to, portal_moved_to)
     tags: list[str] = []
     kept: list[str] = []
     for line in lines:
@@ -112,8 +118,8 @@ def parse_text(text: str, *, title: str | None = None, url: str | None = None,
         if banner or (reloc and len(stripped) < 300):
             if banner and archived_reason is None:
                 archived_reason = _sentence_around(stripped, banner.start(), banner.end())
-            if reloc and relocated_to is None:
-                relocated_to = try_normalize_url(reloc.group("url").rstrip(".,;:)"))
+            if reloc:
+                moved.take(stripped, reloc)
             continue
         m = _ADDRESS.match(stripped)
         if m:
@@ -177,23 +183,43 @@ def parse_text(text: str, *, title: str | None = None, url: str | None = None,
         publisher=(publisher or "").strip() or sig_publisher,
         tags=tuple(dict.fromkeys(tags)),
         archived_reason=archived_reason,
-        relocated_to=relocated_to,
+        relocated_to=moved.article,
+        portal_moved_to=moved.portal,
     )
 
 
-def find_notices(text: str) -> tuple[str | None, str | None]:
-    """The archive banner sentence and the relocation address anywhere in `text` (HTML: outside <article>)."""
+class Notice:
+    """The first relocation notice of a page: this article's new address, or the whole portal's new home."""
+
+    def __init__(self, article: str | None = None, portal: str | None = None) -> None:
+        self.article, self.portal = article, portal
+
+    def take(self, line: str, reloc: re.Match[str]) -> None:
+        if self.article is not None or self.portal is not None:
+            return
+        target = try_normalize_url(reloc.group("url").rstrip(".,;:)"))
+        if target is None:
+            return
+        sentence = _sentence_around(line[:reloc.start("url")], reloc.start(), reloc.start("url"))
+        if _PORTAL_NOTICE.search(sentence) or urlsplit(target).path in ("", "/"):
+            self.portal = target
+        else:
+            self.article = target
+
+
+def find_notices(text: str) -> tuple[str | None, Notice]:
+    """The archive banner sentence and the relocation notice anywhere in `text` (HTML: outside <article>)."""
     reason: str | None = None
-    target: str | None = None
+    moved = Notice()
     for line in _normalise(text):
         s = line.strip()
         if len(s) >= 600:
             continue
         if reason is None and (banner := _ARCHIVE_BANNER.search(s)):
             reason = _sentence_around(s, banner.start(), banner.end())
-        if target is None and (reloc := _relocation(s)):
-            target = try_normalize_url(reloc.group("url").rstrip(".,;:)"))
-    return reason, target
+        if reloc := _relocation(s):
+            moved.take(s, reloc)
+    return reason, moved
 
 
 def _relocation(line: str) -> re.Match[str] | None:
