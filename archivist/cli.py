@@ -175,16 +175,17 @@ def _action(act: Callable[[Archive, argparse.Namespace], Recorded]) -> Callable[
     return run
 
 
-def _version(x: argparse.Namespace) -> dict[str, Any]:
-    return {"expected_version": x.expect_version, "actor": x.actor}
-
-
-cmd_archive = _action(_on_article("archived", "archived", lambda a, x: a.archive(x.id, x.reason, **_version(x))))
-cmd_restore = _action(_on_article("restored", "live", lambda a, x: a.restore(x.id, x.reason, **_version(x))))
-cmd_withdraw = _action(_on_article("withdrawn", "withdrawn", lambda a, x: a.withdraw(x.id, x.reason, **_version(x))))
+cmd_archive = _action(_on_article("archived", "archived", lambda a, x: a.archive(
+    x.id, x.reason, expected_version=x.expect_version, actor=x.actor)))
+cmd_restore = _action(_on_article("restored", "live", lambda a, x: a.restore(
+    x.id, x.reason, expected_version=x.expect_version, actor=x.actor)))
+cmd_withdraw = _action(_on_article("withdrawn", "withdrawn", lambda a, x: a.withdraw(
+    x.id, x.reason, expected_version=x.expect_version, actor=x.actor)))
 cmd_relocate = _action(_relocate)
-cmd_tag = _action(_tags("tagged", lambda a, x: a.tag(x.id, *x.tags, **_version(x))))
-cmd_untag = _action(_tags("untagged", lambda a, x: a.untag(x.id, *x.tags, **_version(x))))
+cmd_tag = _action(_tags("tagged", lambda a, x: a.tag(
+    x.id, *x.tags, expected_version=x.expect_version, actor=x.actor)))
+cmd_untag = _action(_tags("untagged", lambda a, x: a.untag(
+    x.id, *x.tags, expected_version=x.expect_version, actor=x.actor)))
 
 
 # --- reading ------------------------------------------------------------------------------------------------

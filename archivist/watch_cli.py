@@ -12,12 +12,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from archivist.cli_common import emit_json, json_encoder, open_archive, out
 from archivist.textutil import printable
+
+if TYPE_CHECKING:  # the watcher (and watchdog) load only when `watch` runs
+    from archivist.watch import WatchLog, WatchOutcome
 
 
 def _seconds(text: str) -> float:
@@ -39,7 +42,7 @@ def _positive_seconds(text: str) -> float:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from archivist.ingest.registry import MAX_BYTES
-    from archivist.watch import Watcher, WatchLog, WatchOutcome, install_signal_handlers
+    from archivist.watch import Watcher, install_signal_handlers
 
     def report(o: WatchOutcome) -> None:
         try:
@@ -70,7 +73,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _human(o: Any) -> Text:
+def _human(o: WatchOutcome) -> Text:
     what = {"ingested": f"{o.new} new" if o.new else "", "revised": f"{o.revised} revised"}.get(o.result, "")
     if o.relocations:
         what = ", ".join(x for x in (what, f"{o.relocations} relocations") if x)
@@ -86,7 +89,7 @@ def _human(o: Any) -> Text:
     return Text(printable(line), style="red" if o.result == "rejected" else "")
 
 
-def _logfmt(line: Any) -> str:
+def _logfmt(line: WatchLog) -> str:
     parts = [line.at.strftime("%Y-%m-%dT%H:%M:%SZ"), f"level={line.level}", f"event={line.event}"]
     if line.file is not None:
         parts.append(f"file={_quote(line.file)}")
