@@ -17,6 +17,16 @@ Readers never lock: they scan frames up to the last whole committed one and stop
 
 Damage anywhere but the tail — a bad frame with a good one after it, or in an earlier segment — is not
 repaired: the log refuses appends and names the segment, byte offset and position (`CorruptionError`).
+
+Summaries (`DIR/log/<first>.sum`) spare an open the scan of sealed segments: what the scan would learn (each
+record's offset, the last version of each stream, the last record's hash) plus what identifies the segment
+as it was summarised (size, inode, ctime and mtime, a CRC of its bytes). They are a cache, never the truth:
+written atomically by a writer, only for a segment that ended cleanly, whose bytes still have the CRC of what
+was scanned and which has not been touched for `SUMMARY_MIN_AGE_NS` (so any later change to the file moves
+its ctime past the recorded one even on a coarse clock); checked at open against the file (stat, the last
+frame's CRC and hash, the first record's link to the previous segment) and ignored -- the segment is scanned
+-- on any mismatch. A change made behind the filesystem's back (bit rot) keeps the ctime: `verify_log` never
+uses summaries and reads every frame.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import fcntl
 import hashlib
 import os
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -55,6 +66,13 @@ FRAME_HEADER = struct.Struct("<4sII")  # magic, body length, crc32(body)
 FLAG_COMMIT: Final = 0x01
 MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES: Final = 64 * 1024 * 1024
+SUMMARY_MAGIC: Final = b"ARCVSUM1"
+SUMMARY_HEADER = struct.Struct("<8sI")  # magic, crc32(body)
+SUMMARY_MIN_AGE_NS = 2_000_000_000
+"""A sealed segment is summarised once its ctime and mtime are this old (a cache entry must outlive the
+filesystem clock's granularity, or an edit in the same tick would leave the recorded ctime unchanged)."""
+READ_CHUNK: Final = 256
+"""Records decoded by one msgspec call in `FileLog.read` (bigger chunks lose to allocation and GC)."""
 
 
 class LogError(Exception):
@@ -95,6 +113,7 @@ class AppendRequest(NamedTuple):
 
 _encoder = msgspec.msgpack.Encoder()
 _record_decoder = msgspec.msgpack.Decoder(Record)
+_records_decoder = msgspec.msgpack.Decoder(list[Record])
 _envelope_decoder = msgspec.msgpack.Decoder(Envelope)
 
 
@@ -112,6 +131,24 @@ def decode_record(data: bytes | memoryview) -> Record:
 
 def record_hash(payload: bytes | memoryview) -> bytes:
     return hashlib.sha256(payload).digest()
+
+
+def decode_records(payloads: list[memoryview], first_position: int) -> list[Record] | Iterator[Record]:
+    """Decode consecutive records (positions from `first_position`) with one msgspec call.
+
+    The payloads are joined under one msgpack array header. Should that fail, or the result not be exactly
+    the expected records, they are decoded one by one instead: the same records, then the same error, as
+    `decode_record` gives for each.
+    """
+    n = len(payloads)
+    try:
+        records = _records_decoder.decode(b"".join([b"\xdd", n.to_bytes(4, "big"), *payloads]))
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        records = None
+    if (records is not None and len(records) == n and n
+            and records[0].position == first_position and records[-1].position == first_position + n - 1):
+        return records
+    return (decode_record(p) for p in payloads)
 
 
 _FLAG_BYTE = (b"\x00", bytes([FLAG_COMMIT]))
@@ -274,10 +311,44 @@ class _Segment:
     first: int  # position of its first record
     offsets: array  # file offset of each committed record's frame, index = position - first
     end: int  # file offset just past the last committed frame
+    crc: int = 0  # crc32 of the file's bytes [0, end), as scanned or written by this process
+    last_hash: bytes = GENESIS_HASH  # hash of its last record (of the one before it while it has none)
+    versions: dict[str, int] | None = None  # the last version of each stream in it; None once summarised
+    summarised: bool = False  # loaded from, or written to, a summary (or given up on): nothing more to do
 
     @property
     def count(self) -> int:
         return len(self.offsets)
+
+
+class _Summary(msgspec.Struct, frozen=True, array_like=True):
+    """What an open needs of a sealed segment, and what identifies the segment it was made from."""
+
+    first: int
+    count: int
+    end: int  # = the file size
+    ino: int
+    ctime_ns: int
+    mtime_ns: int
+    crc: int  # crc32 of the segment's bytes
+    last_hash: bytes
+    offsets: bytes  # array("Q"), little-endian
+    versions: dict[str, int]
+
+
+_summary_decoder = msgspec.msgpack.Decoder(_Summary)
+
+
+def summary_path(segment: Path) -> Path:
+    return segment.with_suffix(".sum")
+
+
+def _offsets_bytes(offsets: array) -> bytes:
+    if sys.byteorder == "little":
+        return offsets.tobytes()
+    swapped = array("Q", offsets)
+    swapped.byteswap()
+    return swapped.tobytes()
 
 
 class _Stop(NamedTuple):
@@ -289,11 +360,15 @@ class FileLog(Log):
     """The embedded, durable log. Safe for many threads and many processes on one machine."""
 
     def __init__(self, root: str | os.PathLike[str], *, ops: FileOps = DEFAULT_OPS,
-                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, readonly: bool = False) -> None:
+                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, readonly: bool = False,
+                 summaries: bool = True) -> None:
+        """`summaries=False` reads every frame of every segment and writes no summary (what `verify` uses)."""
         self.root = Path(root)
         self.ops = ops
         self.segment_bytes = segment_bytes
         self.readonly = readonly
+        self.summaries = summaries
+        self._next_summary_try = 0.0
         self._mutex = threading.RLock()
         self._segments: list[_Segment] = []
         self._versions: dict[str, int] = {}
@@ -315,6 +390,7 @@ class FileLog(Log):
             if self._tail_pending is not None and not readonly:
                 with self._write_lock():
                     pass  # the lock's catch-up cuts the torn tail
+            self._summarise_sealed()
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -333,19 +409,18 @@ class FileLog(Log):
         return self._corruption
 
     def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
-        # Frames are contiguous, so a payload runs from its frame's header to the next frame: one slice
-        # and one decode per record (replay speed is per-record Python overhead).
+        # Frames are contiguous, so a payload runs from its frame's header to the next frame; payloads are
+        # decoded READ_CHUNK at a time by one msgspec call (replay speed is per-record Python overhead).
         skip = FRAME_HEADER.size + 1
-        decode = _record_decoder.decode
         for seg, start_pos, stop_pos, view, base in self._ranges(after, until):
             a, b = start_pos - seg.first, stop_pos - seg.first
-            ends = seg.offsets[a + 1: b + 1].tolist()
+            starts = seg.offsets[a: b + 1].tolist()
+            ends = starts[1:]
             ends.append(self._frame_end(seg, stop_pos))
-            for s, e in zip(seg.offsets[a: b + 1].tolist(), ends, strict=True):
-                try:
-                    yield decode(view[s - base + skip: e - base])
-                except UnicodeDecodeError as exc:  # as in decode_record
-                    raise msgspec.DecodeError(f"invalid UTF-8 in record: {exc}") from exc
+            for i in range(0, len(starts), READ_CHUNK):
+                payloads = [view[s - base + skip: e - base]
+                            for s, e in zip(starts[i: i + READ_CHUNK], ends[i: i + READ_CHUNK], strict=True)]
+                yield from decode_records(payloads, start_pos + i)
 
     def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, memoryview]]:
         """(position, msgpack bytes) of each record: what `verify` and fast scans need."""
@@ -444,10 +519,127 @@ class FileLog(Log):
                                   "bad segment header" if magic != SEGMENT_MAGIC
                                   else f"segment starts at position {first}, expected {self._head + 1}")
                 return
-            seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size)
+            if self.summaries and self._load_summary(path, fd, first):
+                continue
+            seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size, crc=zlib.crc32(header), versions={})
             self._segments.append(seg)
             if not self._scan(seg):
                 return
+
+    def _load_summary(self, path: Path, fd: int, first: int) -> bool:
+        """Take a sealed segment's state from its summary when the summary matches the file; False: scan it."""
+        try:
+            raw = summary_path(path).read_bytes()
+        except OSError:
+            return False
+        if len(raw) < SUMMARY_HEADER.size:
+            return False
+        magic, crc = SUMMARY_HEADER.unpack_from(raw)
+        body = memoryview(raw)[SUMMARY_HEADER.size:]
+        if magic != SUMMARY_MAGIC or zlib.crc32(body) != crc:
+            return False
+        try:
+            s = _summary_decoder.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            return False
+        st = os.fstat(fd)
+        if (s.first != first or s.count < 1 or len(s.offsets) != 8 * s.count
+                or (st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns)
+                != (s.end, s.ino, s.ctime_ns, s.mtime_ns)):
+            return False
+        offsets = array("Q")
+        offsets.frombytes(s.offsets)
+        if sys.byteorder != "little":
+            offsets.byteswap()
+        if offsets[0] != SEGMENT_HEADER.size or not offsets[-1] < s.end:
+            return False
+        # The ends of the summarised range must be what the file holds: the first record continues the chain
+        # from the previous segment, the last one is a whole committed frame with the recorded hash.
+        first_payload = self._frame_payload(fd, offsets[0], offsets[1] if s.count > 1 else s.end)
+        last_payload = self._frame_payload(fd, offsets[-1], s.end)
+        if first_payload is None or last_payload is None or not last_payload[0] & FLAG_COMMIT:
+            return False
+        try:
+            head_rec = decode_record(first_payload[1:])
+            last_env = _envelope_decoder.decode(last_payload[1:])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return False
+        if (head_rec.position != first or head_rec.prev_hash != self._last_hash
+                or last_env.position != first + s.count - 1 or record_hash(last_payload[1:]) != s.last_hash):
+            return False
+        self._segments.append(_Segment(path, first, offsets, s.end, crc=s.crc, last_hash=s.last_hash,
+                                       summarised=True))
+        self._versions.update(s.versions)
+        self._head = first + s.count - 1
+        self._last_hash = s.last_hash
+        return True
+
+    @staticmethod
+    def _frame_payload(fd: int, start: int, end: int) -> bytes | None:
+        """flags + record bytes of the one whole frame in [start, end) with a good CRC, else None."""
+        data = os.pread(fd, end - start, start)
+        if len(data) != end - start or len(data) < FRAME_HEADER.size + 2:
+            return None
+        magic, length, crc = FRAME_HEADER.unpack_from(data)
+        body = data[FRAME_HEADER.size:]
+        if magic != MAGIC or length != len(body) or zlib.crc32(body) != crc:
+            return None
+        return body
+
+    def _summarise_sealed(self) -> None:
+        """Write the summaries this writer can vouch for (see the module's docstring); a cache, so any
+        failure just leaves the segment to be scanned by the next open. Plain `os` calls: injected faults
+        are for what the log promises, and a summary promises nothing."""
+        if self.readonly or not self.summaries or self._corruption is not None or self._lock_fd is None:
+            return
+        self._next_summary_try = time.monotonic() + 1.0
+        todo = [s for s in self._segments[:-1] if not s.summarised]
+        if not todo:
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            for seg in todo:
+                try:
+                    self._write_summary(seg)
+                except OSError:
+                    seg.summarised = True  # do not retry in this process; the next open scans it
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _write_summary(self, seg: _Segment) -> None:
+        fd = self._read_fds.get(seg.path)
+        if fd is None or seg.versions is None:
+            return
+        st = os.fstat(fd)
+        ident = (st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns)
+        if st.st_size != seg.end or not seg.count:
+            seg.summarised = True  # not cleanly sealed: leave it to the scan
+            return
+        if time.time_ns() - max(st.st_ctime_ns, st.st_mtime_ns) < SUMMARY_MIN_AGE_NS:
+            return  # too fresh to vouch for: a later attempt will do it
+        crc, pos = 0, 0
+        while pos < seg.end:
+            chunk = os.pread(fd, min(8 << 20, seg.end - pos), pos)
+            if not chunk:
+                break
+            crc = zlib.crc32(chunk, crc)
+            pos += len(chunk)
+        st = os.fstat(fd)
+        seg.summarised = True
+        if crc != seg.crc or pos != seg.end or (st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns) != ident:
+            return  # the file is no longer what was scanned: only a full scan may speak for it
+        body = _encoder.encode(_Summary(seg.first, seg.count, seg.end, st.st_ino, st.st_ctime_ns, st.st_mtime_ns,
+                                        crc, seg.last_hash, _offsets_bytes(seg.offsets), seg.versions))
+        dest = summary_path(seg.path)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            DEFAULT_OPS.write_all(out, SUMMARY_HEADER.pack(SUMMARY_MAGIC, zlib.crc32(body)) + body)
+            os.fsync(out)
+        finally:
+            os.close(out)
+        os.replace(tmp, dest)
+        seg.versions = None
 
     def _reset(self) -> None:
         for fd in self._read_fds.values():
@@ -477,6 +669,7 @@ class FileLog(Log):
         crc32 = zlib.crc32
         decode_env = _envelope_decoder.decode
         versions = self._versions
+        seg_versions = seg.versions if seg.versions is not None else {}
         stop: _Stop | None = None
         last_payload: memoryview | None = None
         while off < n:
@@ -516,7 +709,7 @@ class FileLog(Log):
                     expected += 1
                 # Only a whole, valid batch enters the view (a rescan must not index its first frames twice).
                 for (f_off, _), env in zip(pending, envs, strict=True):
-                    versions[env.stream] = env.version
+                    versions[env.stream] = seg_versions[env.stream] = env.version
                     seg.offsets.append(base + f_off)
                 last_payload = pending[-1][1][1:]
                 self._head = expected - 1
@@ -524,7 +717,8 @@ class FileLog(Log):
                 pending.clear()
             off = end
         if last_payload is not None:
-            self._last_hash = record_hash(last_payload)
+            self._last_hash = seg.last_hash = record_hash(last_payload)
+            seg.crc = crc32(view[: seg.end - base], seg.crc)
         if stop is None and not pending:
             self._tail_pending = None
             return True
@@ -634,12 +828,17 @@ class FileLog(Log):
             records, payloads, last_hash, new_versions = _plan(
                 requests, self._versions, self._head, self._last_hash, actor, recorded_at or utcnow())
             frames = [frame(p, commit=(i == len(payloads) - 1)) for i, p in enumerate(payloads)]
-            self._write(records[0].position, frames)
+            seg = self._write(records[0].position, frames)
             self._versions.update(new_versions)
-            self._last_hash = last_hash
-            return records
+            if seg.versions is not None:
+                seg.versions.update(new_versions)
+            self._last_hash = seg.last_hash = last_hash
+        if len(self._segments) > 1 and time.monotonic() >= self._next_summary_try:
+            with self._mutex:
+                self._summarise_sealed()
+        return records
 
-    def _write(self, first_position: int, frames: list[bytes]) -> None:
+    def _write(self, first_position: int, frames: list[bytes]) -> _Segment:
         seg = self._segments[-1] if self._segments else None
         if seg is None or (seg.end >= self.segment_bytes and seg.count):
             seg = self._new_segment(first_position)
@@ -663,7 +862,9 @@ class FileLog(Log):
             seg.offsets.append(offset)
             offset += len(f)
         seg.end = offset
+        seg.crc = zlib.crc32(data, seg.crc)
         self._head = first_position + len(frames) - 1
+        return seg
 
     def _new_segment(self, first_position: int) -> _Segment:
         path = self.root / f"{first_position:020d}.seg"
@@ -682,12 +883,17 @@ class FileLog(Log):
                 tmp.unlink()
             raise AppendError(f"could not create log segment {path.name}: {exc.strerror or exc}") from exc
         self._read_fds[path] = os.open(path, os.O_RDONLY)
-        seg = _Segment(path, first_position, array("Q"), SEGMENT_HEADER.size)
+        seg = _Segment(path, first_position, array("Q"), SEGMENT_HEADER.size,
+                       crc=zlib.crc32(SEGMENT_HEADER.pack(SEGMENT_MAGIC, first_position)),
+                       last_hash=self._last_hash, versions={})
         self._segments.append(seg)
         return seg
 
     def close(self) -> None:
         with self._mutex:
+            if self._lock_fd is not None:
+                with contextlib.suppress(OSError):
+                    self._summarise_sealed()
             for fd in self._read_fds.values():
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -719,9 +925,23 @@ def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
     operator needs.
     """
     problems: list[LogProblem] = []
-    if isinstance(log, FileLog) and log.corruption is not None:
-        c = log.corruption
-        problems.append(LogProblem(c.position, c.detail, c.segment, c.offset))
+    full: FileLog | None = None
+    if isinstance(log, FileLog):
+        # Never through summaries: verification reads and checks every frame of every segment.
+        log = full = FileLog(log.root, readonly=True, summaries=False)
+        if log.corruption is not None:
+            c = log.corruption
+            problems.append(LogProblem(c.position, c.detail, c.segment, c.offset))
+    try:
+        checked = _verify_records(log, problems)
+    finally:
+        if full is not None:
+            full.close()
+    problems.sort(key=lambda p: p.position)
+    return checked, problems[:1] + [p for p in problems[1:] if p.position != problems[0].position]
+
+
+def _verify_records(log: Log, problems: list[LogProblem]) -> int:
     prev = GENESIS_HASH
     versions: dict[str, int] = {}
     checked = 0
@@ -745,5 +965,4 @@ def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
         prev = record_hash(payload)
         expected_pos += 1
         checked += 1
-    problems.sort(key=lambda p: p.position)
-    return checked, problems[:1] + [p for p in problems[1:] if p.position != problems[0].position]
+    return checked
