@@ -18,15 +18,18 @@ Readers never lock: they scan frames up to the last whole committed one and stop
 Damage anywhere but the tail — a bad frame with a good one after it, or in an earlier segment — is not
 repaired: the log refuses appends and names the segment, byte offset and position (`CorruptionError`).
 
-Summaries (`DIR/log/<first>.sum`) spare an open the scan of sealed segments: what the scan would learn (each
-record's offset, the last version of each stream, the last record's hash) plus what identifies the segment
-as it was summarised (size, inode, ctime and mtime, a CRC of its bytes). They are a cache, never the truth:
-written atomically by a writer, only for a segment that ended cleanly, whose bytes still have the CRC of what
-was scanned and which has not been touched for `SUMMARY_MIN_AGE_NS` (so any later change to the file moves
-its ctime past the recorded one even on a coarse clock); checked at open against the file (stat, the last
-frame's CRC and hash, the first record's link to the previous segment) and ignored -- the segment is scanned
--- on any mismatch. A change made behind the filesystem's back (bit rot) keeps the ctime: `verify_log` never
-uses summaries and reads every frame.
+Summaries (`DIR/log/<first>.sum`) spare an open the frame-by-frame scan of a segment: what the scan would
+learn of its first `end` bytes (each record's offset, the last version of each stream, the last record's
+hash) plus what identifies those bytes (a CRC of them; the file's size, inode, ctime and mtime). They are a
+cache, never the truth: written atomically by a writer from what it scanned or wrote itself, and checked at
+open -- the first and last summarised frames must be whole with the recorded hash and chain link, and either
+the file's identity is the recorded one of a *sealed* summary, or its first `end` bytes have the recorded CRC
+(one C pass, no per-record work) -- and ignored, the segment scanned, on any mismatch. A summary is *sealed*
+(trusted on identity alone, O(1) per segment) only when written for a segment that is no longer the last one,
+whose bytes were verified and untouched for `SUMMARY_MIN_AGE_NS`: any later change to the file then moves its
+ctime past the recorded one even on a coarse clock. The active segment and fresh ones get CRC-checked
+summaries (of a prefix, for the active one: the open then scans only what follows). A change made behind the
+filesystem's back (bit rot) keeps the ctime: `verify_log` never uses summaries and reads every frame.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ FRAME_HEADER = struct.Struct("<4sII")  # magic, body length, crc32(body)
 FLAG_COMMIT: Final = 0x01
 MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES: Final = 64 * 1024 * 1024
-SUMMARY_MAGIC: Final = b"ARCVSUM1"
+SUMMARY_MAGIC: Final = b"ARCVSUM2"
 SUMMARY_HEADER = struct.Struct("<8sI")  # magic, crc32(body)
 SUMMARY_MIN_AGE_NS = 2_000_000_000
 """A sealed segment is summarised once its ctime and mtime are this old (a cache entry must outlive the
@@ -314,7 +317,9 @@ class _Segment:
     crc: int = 0  # crc32 of the file's bytes [0, end), as scanned or written by this process
     last_hash: bytes = GENESIS_HASH  # hash of its last record (of the one before it while it has none)
     versions: dict[str, int] | None = None  # the last version of each stream in it; None once summarised
-    summarised: bool = False  # loaded from, or written to, a summary (or given up on): nothing more to do
+    summarised: bool = False  # has a sealed summary (or was given up on): nothing more to do
+    summary_end: int = 0  # `end` of the summary known to be on disk
+    verified: tuple[int, int, int, int] | None = None  # identity of the file when its bytes were known good
 
     @property
     def count(self) -> int:
@@ -330,10 +335,11 @@ class _Summary(msgspec.Struct, frozen=True, array_like=True):
     ino: int
     ctime_ns: int
     mtime_ns: int
-    crc: int  # crc32 of the segment's bytes
+    crc: int  # crc32 of the segment's bytes [0, end)
     last_hash: bytes
     offsets: bytes  # array("Q"), little-endian
     versions: dict[str, int]
+    sealed: bool  # the identity may vouch for the bytes; otherwise only their CRC may
 
 
 _summary_decoder = msgspec.msgpack.Decoder(_Summary)
@@ -341,6 +347,26 @@ _summary_decoder = msgspec.msgpack.Decoder(_Summary)
 
 def summary_path(segment: Path) -> Path:
     return segment.with_suffix(".sum")
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns
+
+
+def _aged(ident: tuple[int, int, int, int]) -> bool:
+    """Untouched long enough that any later change will show in the ctime (see SUMMARY_MIN_AGE_NS)."""
+    return time.time_ns() - max(ident[2], ident[3]) >= SUMMARY_MIN_AGE_NS
+
+
+def _crc_of(fd: int, end: int) -> int:
+    crc, pos = 0, 0
+    while pos < end:
+        chunk = os.pread(fd, min(8 << 20, end - pos), pos)
+        if not chunk:
+            return -1
+        crc = zlib.crc32(chunk, crc)
+        pos += len(chunk)
+    return crc
 
 
 def _offsets_bytes(offsets: array) -> bytes:
@@ -390,7 +416,7 @@ class FileLog(Log):
             if self._tail_pending is not None and not readonly:
                 with self._write_lock():
                     pass  # the lock's catch-up cuts the torn tail
-            self._summarise_sealed()
+            self._summarise()
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -519,60 +545,74 @@ class FileLog(Log):
                                   "bad segment header" if magic != SEGMENT_MAGIC
                                   else f"segment starts at position {first}, expected {self._head + 1}")
                 return
-            if self.summaries and self._load_summary(path, fd, first):
+            seg = self._load_summary(path, fd, first) if self.summaries else None
+            if seg is None:
+                ident = _identity(os.fstat(fd))
+                seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size, crc=zlib.crc32(header), versions={})
+                self._segments.append(seg)
+                if not self._scan(seg):
+                    return
+                if seg.end == ident[0] and _aged(ident):
+                    seg.verified = ident  # scanned whole, and no change since can keep the identity
                 continue
-            seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size, crc=zlib.crc32(header), versions={})
             self._segments.append(seg)
-            if not self._scan(seg):
+            if not self._scan(seg):  # what follows a summarised prefix
                 return
 
-    def _load_summary(self, path: Path, fd: int, first: int) -> bool:
-        """Take a sealed segment's state from its summary when the summary matches the file; False: scan it."""
+    def _load_summary(self, path: Path, fd: int, first: int) -> _Segment | None:
+        """The segment's state from its summary when the summary matches the file (see the module's
+        docstring), the view advanced past it; None: scan the segment."""
         try:
             raw = summary_path(path).read_bytes()
         except OSError:
-            return False
+            return None
         if len(raw) < SUMMARY_HEADER.size:
-            return False
+            return None
         magic, crc = SUMMARY_HEADER.unpack_from(raw)
         body = memoryview(raw)[SUMMARY_HEADER.size:]
         if magic != SUMMARY_MAGIC or zlib.crc32(body) != crc:
-            return False
+            return None
         try:
             s = _summary_decoder.decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-            return False
-        st = os.fstat(fd)
-        if (s.first != first or s.count < 1 or len(s.offsets) != 8 * s.count
-                or (st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns)
-                != (s.end, s.ino, s.ctime_ns, s.mtime_ns)):
-            return False
+            return None
+        ident = _identity(os.fstat(fd))
+        if s.first != first or s.count < 1 or len(s.offsets) != 8 * s.count or s.end > ident[0]:
+            return None
         offsets = array("Q")
         offsets.frombytes(s.offsets)
         if sys.byteorder != "little":
             offsets.byteswap()
         if offsets[0] != SEGMENT_HEADER.size or not offsets[-1] < s.end:
-            return False
+            return None
+        verified = None
+        if not (s.sealed and ident == (s.end, s.ino, s.ctime_ns, s.mtime_ns)):
+            aged = _aged(ident)  # before reading: a change after the read must then move the ctime
+            if _crc_of(fd, s.end) != s.crc:
+                return None
+            verified = ident if aged and ident[0] == s.end else None
         # The ends of the summarised range must be what the file holds: the first record continues the chain
         # from the previous segment, the last one is a whole committed frame with the recorded hash.
         first_payload = self._frame_payload(fd, offsets[0], offsets[1] if s.count > 1 else s.end)
         last_payload = self._frame_payload(fd, offsets[-1], s.end)
         if first_payload is None or last_payload is None or not last_payload[0] & FLAG_COMMIT:
-            return False
+            return None
         try:
             head_rec = decode_record(first_payload[1:])
             last_env = _envelope_decoder.decode(last_payload[1:])
         except (msgspec.DecodeError, msgspec.ValidationError):
-            return False
+            return None
         if (head_rec.position != first or head_rec.prev_hash != self._last_hash
                 or last_env.position != first + s.count - 1 or record_hash(last_payload[1:]) != s.last_hash):
-            return False
-        self._segments.append(_Segment(path, first, offsets, s.end, crc=s.crc, last_hash=s.last_hash,
-                                       summarised=True))
+            return None
+        trusted = s.sealed and ident == (s.end, s.ino, s.ctime_ns, s.mtime_ns)
+        seg = _Segment(path, first, offsets, s.end, crc=s.crc, last_hash=s.last_hash,
+                       versions=None if trusted else dict(s.versions), summarised=trusted, summary_end=s.end,
+                       verified=verified)
         self._versions.update(s.versions)
         self._head = first + s.count - 1
         self._last_hash = s.last_hash
-        return True
+        return seg
 
     @staticmethod
     def _frame_payload(fd: int, start: int, end: int) -> bytes | None:
@@ -586,60 +626,61 @@ class FileLog(Log):
             return None
         return body
 
-    def _summarise_sealed(self) -> None:
-        """Write the summaries this writer can vouch for (see the module's docstring); a cache, so any
-        failure just leaves the segment to be scanned by the next open. Plain `os` calls: injected faults
-        are for what the log promises, and a summary promises nothing."""
+    def _summarise(self, closing: bool = False) -> None:
+        """Write the summaries this writer can vouch for (see the module's docstring): sealed ones for old
+        segments, CRC-checked ones for fresh segments and for the active one once it grew by an eighth of a
+        segment (or at close). A cache, so any failure just leaves a segment to be scanned by the next open.
+        Plain `os` calls: injected faults are for what the log promises, and a summary promises nothing."""
         if self.readonly or not self.summaries or self._corruption is not None or self._lock_fd is None:
             return
         self._next_summary_try = time.monotonic() + 1.0
         todo = [s for s in self._segments[:-1] if not s.summarised]
+        if self._segments:
+            last = self._segments[-1]
+            step = 1 if closing else max(self.segment_bytes // 8, 1)
+            if last.versions is not None and last.count and last.end - last.summary_end >= step:
+                todo.append(last)
         if not todo:
             return
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             for seg in todo:
                 try:
-                    self._write_summary(seg)
+                    self._write_summary(seg, sealed=seg is not self._segments[-1])
                 except OSError:
                     seg.summarised = True  # do not retry in this process; the next open scans it
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _write_summary(self, seg: _Segment) -> None:
+    def _write_summary(self, seg: _Segment, *, sealed: bool) -> None:
         fd = self._read_fds.get(seg.path)
-        if fd is None or seg.versions is None:
+        if fd is None or seg.versions is None or not seg.count:
             return
-        st = os.fstat(fd)
-        ident = (st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns)
-        if st.st_size != seg.end or not seg.count:
-            seg.summarised = True  # not cleanly sealed: leave it to the scan
+        ident = _identity(os.fstat(fd))
+        if ident[0] < seg.end:
+            seg.summarised = True  # cut shorter than what was scanned: leave it to the scan
             return
-        if time.time_ns() - max(st.st_ctime_ns, st.st_mtime_ns) < SUMMARY_MIN_AGE_NS:
-            return  # too fresh to vouch for: a later attempt will do it
-        crc, pos = 0, 0
-        while pos < seg.end:
-            chunk = os.pread(fd, min(8 << 20, seg.end - pos), pos)
-            if not chunk:
-                break
-            crc = zlib.crc32(chunk, crc)
-            pos += len(chunk)
-        st = os.fstat(fd)
-        seg.summarised = True
-        if crc != seg.crc or pos != seg.end or (st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns) != ident:
-            return  # the file is no longer what was scanned: only a full scan may speak for it
-        body = _encoder.encode(_Summary(seg.first, seg.count, seg.end, st.st_ino, st.st_ctime_ns, st.st_mtime_ns,
-                                        crc, seg.last_hash, _offsets_bytes(seg.offsets), seg.versions))
+        sealed = sealed and ident[0] == seg.end and _aged(ident)
+        if sealed and seg.verified != ident:
+            if _crc_of(fd, seg.end) != seg.crc or _identity(os.fstat(fd)) != ident:
+                seg.summarised = True  # no longer what was scanned: only a full scan may speak for it
+                return
+        elif not sealed and seg.summary_end == seg.end:
+            return  # a CRC-checked summary of these bytes is there already
+        body = _encoder.encode(_Summary(seg.first, seg.count, seg.end, ident[1], ident[2], ident[3], seg.crc,
+                                        seg.last_hash, _offsets_bytes(seg.offsets), seg.versions, sealed))
         dest = summary_path(seg.path)
         tmp = dest.with_name(f".{dest.name}.tmp")
         out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             DEFAULT_OPS.write_all(out, SUMMARY_HEADER.pack(SUMMARY_MAGIC, zlib.crc32(body)) + body)
-            os.fsync(out)
         finally:
             os.close(out)
-        os.replace(tmp, dest)
-        seg.versions = None
+        os.replace(tmp, dest)  # no fsync: a summary lost or torn by a crash fails its checks and is rebuilt
+        seg.summary_end = seg.end
+        if sealed:
+            seg.summarised = True
+            seg.versions = None
 
     def _reset(self) -> None:
         for fd in self._read_fds.values():
@@ -833,9 +874,9 @@ class FileLog(Log):
             if seg.versions is not None:
                 seg.versions.update(new_versions)
             self._last_hash = seg.last_hash = last_hash
-        if len(self._segments) > 1 and time.monotonic() >= self._next_summary_try:
+        if time.monotonic() >= self._next_summary_try:
             with self._mutex:
-                self._summarise_sealed()
+                self._summarise()
         return records
 
     def _write(self, first_position: int, frames: list[bytes]) -> _Segment:
@@ -893,7 +934,7 @@ class FileLog(Log):
         with self._mutex:
             if self._lock_fd is not None:
                 with contextlib.suppress(OSError):
-                    self._summarise_sealed()
+                    self._summarise(closing=True)
             for fd in self._read_fds.values():
                 with contextlib.suppress(OSError):
                     os.close(fd)

@@ -1,11 +1,13 @@
 """Segment summaries are a cache of what an open learns by scanning a sealed segment, never the truth.
 
 What each test proves:
-- a writer summarises sealed segments (not the active one, not a fresh one, never a read-only open); an open
-  through the summaries has exactly the state of a full scan, scans only the unsummarised segments, and
-  appends continue the chain;
+- a writer summarises segments (sealed summaries for old segments that are no longer the last one, CRC-checked
+  ones for fresh segments and for a prefix of the active one; a read-only open writes nothing); an open
+  through the summaries has exactly the state of a full scan, scans only what no summary covers, and appends
+  continue the chain;
 - a deleted, corrupt, stale or forged summary, or one whose segment was truncated, edited or replaced, is
   ignored: the segment is scanned (damage is reported exactly as without summaries) and a writer rewrites it;
+  a copied segment with intact bytes is taken on its CRC;
 - `verify_log` never trusts a summary: a change the filesystem did not record (bit rot) is still found;
 - `FileLog.read` decodes in bulk and gives the same records, then the same error, as decoding one by one.
 """
@@ -63,14 +65,19 @@ def _build(root: Path, batches: list[int], segment_bytes: int = 400, prefix: str
     log.close()
 
 
+def _read_summary(path: Path) -> store_log._Summary:
+    return msgspec.msgpack.decode(path.read_bytes()[SUMMARY_HEADER.size:], type=store_log._Summary)
+
+
 def _summarised(root: Path, batches: list[int] | None = None, segment_bytes: int = 400) -> list[Path]:
-    """A log whose sealed segments all have summaries (written by a writer's open, once they are old)."""
+    """A log whose segments all have summaries (written by a writer's open, once they are old): sealed ones
+    but for the active segment's."""
     _build(root, batches or [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], segment_bytes)
     _age()
     FileLog(root, segment_bytes=segment_bytes).close()
     segs = segment_files(root)
     assert len(segs) >= 4
-    assert [summary_path(s).exists() for s in segs] == [True] * (len(segs) - 1) + [False]
+    assert [_read_summary(summary_path(s)).sealed for s in segs] == [True] * (len(segs) - 1) + [False]
     return segs
 
 
@@ -108,9 +115,7 @@ _flip = flip_byte
 
 def _rewrite_summary(path: Path, **changes: object) -> None:
     """Edit a summary's fields and give it a valid checksum again (a forged or stale summary)."""
-    raw = path.read_bytes()
-    summary = msgspec.msgpack.decode(raw[SUMMARY_HEADER.size:], type=store_log._Summary)
-    body = msgspec.msgpack.encode(msgspec.structs.replace(summary, **changes))
+    body = msgspec.msgpack.encode(msgspec.structs.replace(_read_summary(path), **changes))
     path.write_bytes(SUMMARY_HEADER.pack(SUMMARY_MAGIC, zlib.crc32(body)) + body)
 
 
@@ -121,11 +126,11 @@ def _rewrite_summary(path: Path, **changes: object) -> None:
 def test_open_through_summaries_equals_a_full_scan(tmp_path: Path, segment_bytes: int,
                                                    scans: list[str]) -> None:
     root = tmp_path / "log"
-    segs = _summarised(root, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9], segment_bytes)
+    _summarised(root, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9], segment_bytes)
     full = _full_state(root)
     scans.clear()
     log = FileLog(root, segment_bytes=segment_bytes)
-    assert scans == [segs[-1].name]  # only the active segment is read frame by frame
+    assert scans == []  # no segment is read frame by frame
     assert _state(log) == full
     for s in ("s0", "s1", "s2", "t0", "t4", "nope"):
         assert log.stream_version(s) == FileLog(root, readonly=True, summaries=False).stream_version(s)
@@ -149,16 +154,29 @@ def test_a_log_without_summaries_opens_as_before_and_a_writer_adds_them(tmp_path
     ro.close()
     assert not list(root.glob("*.sum"))  # a read-only open writes nothing
     FileLog(root).close()
-    assert sorted(root.glob("*.sum")) == [summary_path(s) for s in segs[:-1]]
+    assert sorted(root.glob("*.sum")) == [summary_path(s) for s in segs]
     assert not list(root.glob(".*"))  # no temporary file left behind
+    scans.clear()
+    assert _state(FileLog(root, readonly=True)) == _full_state(root)
+    assert scans == [s.name for s in segs]  # (_full_state's)
 
 
-def test_fresh_segments_are_not_summarised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fresh_segments_get_crc_checked_summaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  scans: list[str]) -> None:
+    """Too fresh for their identity to vouch for them: their bytes are checked, so even an edit in the same
+    clock tick as the last write is found at open."""
     monkeypatch.setattr(store_log, "SUMMARY_MIN_AGE_NS", 60 * 10**9)
     root = tmp_path / "log"
     _build(root, [3, 1, 4, 1, 5, 9, 2, 6])
     FileLog(root).close()
-    assert not list(root.glob("*.sum"))
+    segs = segment_files(root)
+    assert [_read_summary(summary_path(s)).sealed for s in segs] == [False] * len(segs)
+    full = _full_state(root)
+    scans.clear()
+    assert _state(FileLog(root, readonly=True)) == full
+    assert scans == []
+    _flip(segs[1], segs[1].stat().st_size // 2)
+    _same_damage_report(root)
 
 
 def test_a_long_running_writer_summarises_what_it_sealed(tmp_path: Path, scans: list[str]) -> None:
@@ -172,12 +190,46 @@ def test_a_long_running_writer_summarises_what_it_sealed(tmp_path: Path, scans: 
     log.append("s0", tagged("late"))
     segs = segment_files(root)
     assert len(segs) > 3
-    assert sorted(root.glob("*.sum")) == [summary_path(s) for s in segs[:-1]]
+    assert [_read_summary(summary_path(s)).sealed for s in segs] == [True] * (len(segs) - 1) + [False]
     full = _full_state(root)
     scans.clear()
     again = FileLog(root, readonly=True)
-    assert scans == [segs[-1].name]
+    assert scans == []
     assert _state(again) == _state(log) == full
+
+
+def test_the_active_segment_is_scanned_only_past_its_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            scans: list[str]) -> None:
+    root = tmp_path / "log"
+    log = FileLog(root, segment_bytes=100_000)
+    for k in range(40):
+        log.append(f"s{k % 4}", tagged(f"a{k}", f"b{k}"))
+    log._next_summary_try = 0.0
+    log._summarise(closing=True)
+    [seg] = segment_files(root)
+    covered = _read_summary(summary_path(seg))
+    assert covered.count == 80
+    for k in range(5):
+        log.append(f"t{k}", tagged(f"late{k}"))  # not summarised yet (rate limit, and not an eighth)
+    assert _read_summary(summary_path(seg)).count == 80
+    read_from: list[int] = []
+    real = FileLog._scan
+
+    def spy(self: FileLog, s):  # type: ignore[no-untyped-def]
+        read_from.append(s.end)
+        return real(self, s)
+
+    monkeypatch.setattr(FileLog, "_scan", spy)
+    again = FileLog(root, readonly=True)
+    assert read_from == [covered.end]
+    assert _state(again) == _full_state(root)
+    assert again.head() == 85
+    # cut back below the summarised end (as an operator restoring an older copy would): the summary is ignored
+    log.close()
+    with open(seg, "r+b") as f:
+        f.truncate(covered.end - 1)
+    plain = _full_state(root)
+    assert _state(FileLog(root, readonly=True)) == plain
 
 
 # --- deleted, corrupt, stale, forged -----------------------------------------------------------------------
@@ -192,7 +244,7 @@ def test_deleted_summary_is_scanned_then_rewritten(tmp_path: Path, scans: list[s
     victim.unlink()
     scans.clear()
     log = FileLog(root)
-    assert scans == [segs[2].name, segs[-1].name]
+    assert scans == [segs[2].name]
     assert _state(log) == full
     log.close()
     assert victim.read_bytes() == original
@@ -221,33 +273,67 @@ def test_corrupt_summary_is_ignored_then_rewritten(tmp_path: Path, damage: str, 
         victim.write_bytes(SUMMARY_HEADER.pack(SUMMARY_MAGIC, zlib.crc32(body)) + body)
     scans.clear()
     log = FileLog(root)
-    assert scans == [segs[1].name, segs[-1].name]
+    assert scans == [segs[1].name]
     assert _state(log) == full
     log.close()
     assert victim.read_bytes() == original
 
 
-@pytest.mark.parametrize("field", ["first", "count", "end", "ino", "ctime_ns", "mtime_ns", "last_hash",
-                                   "offsets", "first offset", "last offset"])
-def test_summary_that_does_not_match_its_segment_is_ignored(tmp_path: Path, field: str,
+@pytest.mark.parametrize("field", ["first", "count", "end", "crc", "last_hash", "offsets", "first offset",
+                                   "last offset", "count and offsets", "end and crc"])
+@pytest.mark.parametrize("seg_index", [2, -1])
+def test_summary_that_does_not_match_its_segment_is_ignored(tmp_path: Path, field: str, seg_index: int,
                                                              scans: list[str]) -> None:
     root = tmp_path / "log"
     segs = _summarised(root)
     full = _full_state(root)
-    victim = summary_path(segs[2])
-    s = msgspec.msgpack.decode(victim.read_bytes()[SUMMARY_HEADER.size:], type=store_log._Summary)
+    victim = summary_path(segs[seg_index])
+    s = _read_summary(victim)
     offs = list(struct.unpack(f"<{s.count}Q", s.offsets))
+    data = segs[seg_index].read_bytes()
     change: dict[str, object] = {
         "first": {"first": s.first + 1}, "count": {"count": s.count - 1}, "end": {"end": s.end - 1},
-        "ino": {"ino": s.ino + 1}, "ctime_ns": {"ctime_ns": s.ctime_ns - 1}, "mtime_ns": {"mtime_ns": s.mtime_ns + 1},
-        "last_hash": {"last_hash": bytes(32)}, "offsets": {"offsets": s.offsets[:-8]},
+        "crc": {"crc": s.crc ^ 1}, "last_hash": {"last_hash": bytes(32)}, "offsets": {"offsets": s.offsets[:-8]},
         "first offset": {"offsets": struct.pack(f"<{s.count}Q", offs[0] + 1, *offs[1:])},
         "last offset": {"offsets": struct.pack(f"<{s.count}Q", *offs[:-1], offs[-1] - 1)},
+        # a summary that claims a shorter segment, consistently but for its last record
+        "count and offsets": {"count": s.count - 1, "offsets": s.offsets[:-8]},
+        "end and crc": {"end": offs[-1], "crc": zlib.crc32(data[: offs[-1]])},
     }[field]
     _rewrite_summary(victim, **change)
     scans.clear()
     log = FileLog(root, readonly=True)
-    assert scans == [segs[2].name, segs[-1].name]
+    if field == "crc" and s.sealed:
+        assert scans == []  # a sealed summary that matches on identity is not re-read: its CRC is not used
+    else:
+        assert scans == [segs[seg_index].name]
+    assert _state(log) == full
+
+
+@pytest.mark.parametrize("field", ["ino", "ctime_ns", "mtime_ns", "sealed"])
+def test_a_summary_whose_identity_does_not_match_is_checked_by_crc(tmp_path: Path, field: str,
+                                                                   scans: list[str]) -> None:
+    root = tmp_path / "log"
+    segs = _summarised(root)
+    full = _full_state(root)
+    victim = summary_path(segs[2])
+    s = _read_summary(victim)
+    _rewrite_summary(victim, **{field: (not s.sealed) if field == "sealed" else getattr(s, field) + 1})
+    crcs: list[int] = []
+    real = store_log._crc_of
+
+    def spy(fd: int, end: int) -> int:
+        crcs.append(end)
+        return real(fd, end)
+
+    store_log._crc_of = spy  # type: ignore[assignment]
+    try:
+        scans.clear()
+        log = FileLog(root, readonly=True)
+    finally:
+        store_log._crc_of = real  # type: ignore[assignment]
+    assert crcs == [s.end, _read_summary(summary_path(segs[-1])).end]
+    assert scans == []
     assert _state(log) == full
 
 
@@ -258,7 +344,7 @@ def test_summaries_of_another_log_are_ignored(tmp_path: Path, scans: list[str]) 
     _build(b, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], prefix="c")  # same shape, other tags: same sizes
     segs_b = segment_files(b)
     assert [s.stat().st_size for s in segs_a] == [s.stat().st_size for s in segs_b]
-    for s in segs_a[:-1]:
+    for s in segs_a:
         shutil.copy(summary_path(s), summary_path(b / s.name))
     full = _full_state(b)
     scans.clear()
@@ -268,28 +354,28 @@ def test_summaries_of_another_log_are_ignored(tmp_path: Path, scans: list[str]) 
     # even with the identity of b's files forged in, the content does not match
     for s in segs_b[:-1]:
         st_ = s.stat()
-        _rewrite_summary(summary_path(s), ino=st_.st_ino, ctime_ns=st_.st_ctime_ns, mtime_ns=st_.st_mtime_ns)
+        _rewrite_summary(summary_path(s), ino=st_.st_ino, ctime_ns=st_.st_ctime_ns, mtime_ns=st_.st_mtime_ns,
+                         sealed=True)
     scans.clear()
     log = FileLog(b, readonly=True)
     assert scans == [s.name for s in segs_b]
     assert _state(log) == full
 
 
-def test_copied_log_is_scanned_once_then_summarised_again(tmp_path: Path, scans: list[str]) -> None:
+def test_a_copied_log_is_taken_on_its_crcs_then_sealed_again(tmp_path: Path, scans: list[str]) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     segs = _summarised(a)
-    shutil.copytree(a, b)  # new inodes and ctimes: the summaries do not vouch for the copies
+    shutil.copytree(a, b)  # new inodes and ctimes: the summaries' identities do not match the copies
     scans.clear()
     log = FileLog(b)
-    assert scans == [s.name for s in segs]
+    assert scans == []
     assert _state(log) == _full_state(a)
     log.close()
     _age()
     FileLog(b).close()
-    scans.clear()
-    again = FileLog(b, readonly=True)
-    assert scans == [segs[-1].name]
-    assert _state(again) == _full_state(a)
+    for s in segs[:-1]:
+        summary = _read_summary(summary_path(b / s.name))
+        assert summary.sealed and summary.ino == (b / s.name).stat().st_ino
 
 
 # --- damage to summarised segments ---------------------------------------------------------------------------
