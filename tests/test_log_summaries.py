@@ -560,3 +560,26 @@ def test_read_of_an_undecodable_record_yields_those_before_it_then_fails(tmp_pat
         for r in FileLog(root, readonly=True, summaries=False).read():
             got.append(r)
     assert [r.position for r in got] == list(range(1, 100))
+
+
+def test_records_and_events_can_stay_out_of_the_cyclic_gc() -> None:
+    """`gc=False` on events and records is safe only while they hold nothing that could point back at them."""
+    import datetime as dt
+    import gc
+    import typing
+
+    from store.events import EVENT_TYPES, Record
+
+    scalars = {str, int, bool, bytes, float, dt.date, dt.datetime, type(None)}
+
+    def ok(tp: object) -> bool:
+        args = typing.get_args(tp)
+        if args:  # a union
+            return all(ok(a) for a in args)
+        return tp in scalars or tp in EVENT_TYPES.values()
+
+    for cls in [Record, *EVENT_TYPES.values()]:
+        for f in msgspec.structs.fields(cls):
+            assert ok(f.type), (cls.__name__, f.name, f.type)
+    rec = decode_record(_base_payloads()[0])
+    assert not gc.is_tracked(rec) and not gc.is_tracked(rec.event)
