@@ -339,11 +339,21 @@ class _Summary(msgspec.Struct, frozen=True, array_like=True):
     crc: int  # crc32 of the segment's bytes [0, end)
     last_hash: bytes
     offsets: bytes  # array("Q"), little-endian
-    versions: dict[str, int]
+    versions: msgspec.Raw  # dict[str, int]: the last version of each stream in the segment
     sealed: bool  # the identity may vouch for the bytes; otherwise only their CRC may
 
 
 _summary_decoder = msgspec.msgpack.Decoder(_Summary)
+_versions_decoder = msgspec.msgpack.Decoder(dict[str, int])
+
+
+def _merge_versions(into: dict[str, int], versions: dict[str, int]) -> None:
+    """A stream's version only grows along the log, so merging segments in any order keeps the highest."""
+    if not into:
+        into.update(versions)
+        return
+    get = into.get
+    into.update({k: v for k, v in versions.items() if v > get(k, 0)})
 
 
 def summary_path(segment: Path) -> Path:
@@ -399,6 +409,7 @@ class FileLog(Log):
         self._mutex = threading.RLock()
         self._segments: list[_Segment] = []
         self._versions: dict[str, int] = {}
+        self._unmerged: list[msgspec.Raw] = []  # summaries' stream versions, decoded when first needed
         self._head = 0
         self._last_hash = GENESIS_HASH
         self._corruption: CorruptionError | None = None
@@ -429,7 +440,7 @@ class FileLog(Log):
     def stream_version(self, stream: str) -> int:
         with self._mutex:
             self._refresh()
-            return self._versions.get(stream, 0)
+            return self._merged_versions().get(stream, 0)
 
     @property
     def corruption(self) -> CorruptionError | None:
@@ -611,10 +622,17 @@ class FileLog(Log):
                 or last_env.position != first + s.count - 1 or record_hash(last_payload[1:]) != s.last_hash):
             return None
         trusted = s.sealed and ident == (s.end, s.ino, s.ctime_ns, s.mtime_ns)
-        seg = _Segment(path, first, offsets, s.end, crc=s.crc, last_hash=s.last_hash,
-                       versions=None if trusted else dict(s.versions), summarised=trusted, summary_end=s.end,
-                       verified=verified)
-        self._versions.update(s.versions)
+        versions = None
+        if trusted:
+            self._unmerged.append(s.versions)  # a search never needs them: decode on the first append
+        else:
+            try:
+                versions = _versions_decoder.decode(s.versions)
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+                return None
+            _merge_versions(self._versions, versions)
+        seg = _Segment(path, first, offsets, s.end, crc=s.crc, last_hash=s.last_hash, versions=versions,
+                       summarised=trusted, summary_end=s.end, verified=verified)
         self._head = first + s.count - 1
         self._last_hash = s.last_hash
         return seg
@@ -673,7 +691,8 @@ class FileLog(Log):
         elif not sealed and seg.summary_end == seg.end:
             return  # a CRC-checked summary of these bytes is there already
         body = _encoder.encode(_Summary(seg.first, seg.count, seg.end, ident[1], ident[2], ident[3], seg.crc,
-                                        seg.last_hash, _offsets_bytes(seg.offsets), seg.versions, sealed))
+                                        seg.last_hash, _offsets_bytes(seg.offsets),
+                                        msgspec.Raw(_encoder.encode(seg.versions)), sealed))
         dest = summary_path(seg.path)
         tmp = dest.with_name(f".{dest.name}.tmp")
         out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -687,6 +706,13 @@ class FileLog(Log):
             seg.summarised = True
             seg.versions = None
 
+    def _merged_versions(self) -> dict[str, int]:
+        """Every stream's version, with what summaries hold merged in (under the mutex)."""
+        for raw in self._unmerged:
+            _merge_versions(self._versions, _versions_decoder.decode(raw))
+        self._unmerged.clear()
+        return self._versions
+
     def _reset(self) -> None:
         for fd in self._read_fds.values():
             with contextlib.suppress(OSError):
@@ -694,6 +720,7 @@ class FileLog(Log):
         self._read_fds.clear()
         self._segments.clear()
         self._versions.clear()
+        self._unmerged.clear()
         self._head = 0
         self._last_hash = GENESIS_HASH
 
@@ -872,7 +899,7 @@ class FileLog(Log):
     def append_batch(self, requests, *, actor="system", recorded_at=None):  # type: ignore[no-untyped-def]
         with self._write_lock():
             records, payloads, last_hash, new_versions = _plan(
-                requests, self._versions, self._head, self._last_hash, actor, recorded_at or utcnow())
+                requests, self._merged_versions(), self._head, self._last_hash, actor, recorded_at or utcnow())
             frames = [frame(p, commit=(i == len(payloads) - 1)) for i, p in enumerate(payloads)]
             seg = self._write(records[0].position, frames)
             self._versions.update(new_versions)

@@ -82,7 +82,7 @@ def _summarised(root: Path, batches: list[int] | None = None, segment_bytes: int
 
 
 def _state(log: FileLog) -> tuple:
-    return (log.head(), dict(log._versions), log._last_hash, log.corruption and str(log.corruption),
+    return (log.head(), dict(log._merged_versions()), log._last_hash, log.corruption and str(log.corruption),
             [(p.name, first, count) for p, first, count in log.segments()],
             [(s.end, s.offsets.tolist()) for s in log._segments], list(log.read()))
 
