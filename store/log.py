@@ -328,7 +328,7 @@ class _Segment:
 
 
 class _Summary(msgspec.Struct, frozen=True, array_like=True):
-    """What an open needs of a sealed segment, and what identifies the segment it was made from."""
+    """What an open needs of a segment's first `end` bytes, and what identifies them."""
 
     first: int
     count: int
@@ -564,12 +564,14 @@ class FileLog(Log):
             seg = self._load_summary(path, fd, first) if self.summaries else None
             if seg is None:
                 ident = _identity(os.fstat(fd))
-                seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size, crc=zlib.crc32(header), versions={})
+                aged = _aged(ident)  # before reading: a change after the read must then move the ctime
+                seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size, crc=zlib.crc32(header),
+                               versions={} if self.summaries and not self.readonly else None)
                 self._segments.append(seg)
                 if not self._scan(seg):
                     return
-                if seg.end == ident[0] and _aged(ident):
-                    seg.verified = ident  # scanned whole, and no change since can keep the identity
+                if aged and seg.end == ident[0]:
+                    seg.verified = ident  # scanned whole; while the identity stays, so do the bytes
                 continue
             self._segments.append(seg)
             if not self._scan(seg):  # what follows a summarised prefix
@@ -577,7 +579,7 @@ class FileLog(Log):
 
     def _load_summary(self, path: Path, fd: int, first: int) -> _Segment | None:
         """The segment's state from its summary when the summary matches the file (see the module's
-        docstring), the view advanced past it; None: scan the segment."""
+        docstring), with the view's head, hash and versions advanced past it; None: scan the segment."""
         try:
             raw = summary_path(path).read_bytes()
         except OSError:
