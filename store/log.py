@@ -659,23 +659,29 @@ class FileLog(Log):
         if self.readonly or not self.summaries or self._corruption is not None or self._lock_fd is None:
             return
         self._next_summary_try = time.monotonic() + 1.0
-        todo = [s for s in self._segments[:-1] if not s.summarised]
-        if self._segments:
-            last = self._segments[-1]
-            step = 1 if closing else max(self.segment_bytes // 8, 1)
-            if last.versions is not None and last.count and last.end - last.summary_end >= step:
-                todo.append(last)
-        if not todo:
+        if not self._summaries_due(closing):
             return
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            for seg in todo:
+            self._refresh()  # what others appended, or undid, since this view was taken
+            if self._corruption is not None:
+                return
+            for seg in self._summaries_due(closing):
                 try:
                     self._write_summary(seg, sealed=seg is not self._segments[-1])
                 except OSError:
                     seg.summarised = True  # do not retry in this process; the next open scans it
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _summaries_due(self, closing: bool) -> list[_Segment]:
+        todo = [s for s in self._segments[:-1] if not s.summarised]
+        if self._segments:
+            last = self._segments[-1]
+            step = 1 if closing else max(self.segment_bytes // 8, 1)
+            if last.versions is not None and last.count and last.end - last.summary_end >= step:
+                todo.append(last)
+        return todo
 
     def _write_summary(self, seg: _Segment, *, sealed: bool) -> None:
         fd = self._read_fds.get(seg.path)
