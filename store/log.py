@@ -654,7 +654,8 @@ class FileLog(Log):
     def _summarise(self, closing: bool = False) -> None:
         """Write the summaries this writer can vouch for (see the module's docstring): sealed ones for old
         segments, CRC-checked ones for fresh segments and for the active one once it grew by an eighth of a
-        segment (or at close). A cache, so any failure just leaves a segment to be scanned by the next open.
+        segment (a 64th at close: a one-event CLI command need not rewrite it). A cache, so any failure just
+        leaves a segment to be scanned by the next open.
         Plain `os` calls: injected faults are for what the log promises, and a summary promises nothing."""
         if self.readonly or not self.summaries or self._corruption is not None or self._lock_fd is None:
             return
@@ -678,7 +679,7 @@ class FileLog(Log):
         todo = [s for s in self._segments[:-1] if not s.summarised]
         if self._segments:
             last = self._segments[-1]
-            step = 1 if closing else max(self.segment_bytes // 8, 1)
+            step = max(self.segment_bytes // (64 if closing else 8), 1)
             if last.versions is not None and last.count and last.end - last.summary_end >= step:
                 todo.append(last)
         return todo

@@ -154,6 +154,9 @@ def test_a_log_without_summaries_opens_as_before_and_a_writer_adds_them(tmp_path
     ro.close()
     assert not list(root.glob("*.sum"))  # a read-only open writes nothing
     FileLog(root).close()
+    # the active segment is smaller than what is worth summarising at close (a 64th of a segment)
+    assert sorted(root.glob("*.sum")) == [summary_path(s) for s in segs[:-1]]
+    FileLog(root, segment_bytes=400).close()
     assert sorted(root.glob("*.sum")) == [summary_path(s) for s in segs]
     assert not list(root.glob(".*"))  # no temporary file left behind
     scans.clear()
@@ -168,7 +171,7 @@ def test_fresh_segments_get_crc_checked_summaries(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(store_log, "SUMMARY_MIN_AGE_NS", 60 * 10**9)
     root = tmp_path / "log"
     _build(root, [3, 1, 4, 1, 5, 9, 2, 6])
-    FileLog(root).close()
+    FileLog(root, segment_bytes=400).close()
     segs = segment_files(root)
     assert [_read_summary(summary_path(s)).sealed for s in segs] == [False] * len(segs)
     full = _full_state(root)
