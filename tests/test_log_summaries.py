@@ -586,3 +586,31 @@ def test_records_and_events_can_stay_out_of_the_cyclic_gc() -> None:
             assert ok(f.type), (cls.__name__, f.name, f.type)
     rec = decode_record(_base_payloads()[0])
     assert not gc.is_tracked(rec) and not gc.is_tracked(rec.event)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=25), st.sampled_from([150, 400, 1500]),
+       st.lists(st.booleans(), max_size=30), st.lists(st.integers(1, 4), max_size=6))
+def test_any_mix_of_summaries_gives_the_state_of_a_full_scan(tmp_path_factory: pytest.TempPathFactory,
+                                                             batches: list[int], segment_bytes: int,
+                                                             keep: list[bool], more: list[int]) -> None:
+    root = tmp_path_factory.mktemp("mix") / "log"
+    _build(root, batches, segment_bytes)
+    _age()
+    FileLog(root, segment_bytes=segment_bytes).close()  # sealed summaries, and the active one's
+    log = FileLog(root, segment_bytes=segment_bytes)
+    for k, n in enumerate(more):  # grow past the active summary, maybe into new segments
+        log.append_batch([AppendRequest(f"s{k % 3}", tagged(*(f"m{k}.{i}" for i in range(n))))])
+    log.close()  # CRC-checked summaries for what was just written
+    for seg, kept in zip(segment_files(root), keep, strict=False):
+        if not kept:
+            summary_path(seg).unlink(missing_ok=True)
+    full = _full_state(root)
+    assert _state(FileLog(root, readonly=True)) == full
+    writer = FileLog(root, segment_bytes=segment_bytes)
+    assert _state(writer) == full
+    [rec] = writer.append("s0", tagged("last"), full[1].get("s0", 0))
+    assert rec.position == full[0] + 1 and rec.prev_hash == full[2]
+    writer.close()
+    assert verify_log(FileLog(root, readonly=True)) == (full[0] + 1, [])
