@@ -12,8 +12,12 @@ import datetime as dt
 import msgspec
 
 
-class Event(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
-    """Base of every event. The tag is the class name; it is part of the on-disk format."""
+class Event(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True, gc=False):
+    """Base of every event. The tag is the class name; it is part of the on-disk format.
+
+    `gc=False`: events hold only scalars, so they can never be part of a reference cycle, and the cyclic
+    GC need not track them (replaying a million of them otherwise pays for repeated collections).
+    """
 
 
 # --- sources: what was handed to the archive -------------------------------------------------------------
@@ -133,12 +137,13 @@ ARTICLE_EVENTS = (
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in AnyEvent.__args__}  # type: ignore[attr-defined]
 
 
-class Record(msgspec.Struct, frozen=True, array_like=True):
+class Record(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One committed event with its envelope, as stored in the log.
 
     `prev_hash` is the SHA-256 of the previous record's encoded bytes (32 zero bytes for the first), which
     chains the whole log: editing any byte breaks every later link. `array_like` keeps records compact and
-    lets readers that need only the envelope decode a prefix of it (see `Envelope`).
+    lets readers that need only the envelope decode a prefix of it (see `Envelope`). Not tracked by the GC,
+    as events are not.
     """
 
     position: int

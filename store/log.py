@@ -17,6 +17,19 @@ Readers never lock: they scan frames up to the last whole committed one and stop
 
 Damage anywhere but the tail — a bad frame with a good one after it, or in an earlier segment — is not
 repaired: the log refuses appends and names the segment, byte offset and position (`CorruptionError`).
+
+Summaries (`DIR/log/<first>.sum`) spare an open the frame-by-frame scan of a segment: what the scan would
+learn of its first `end` bytes (each record's offset, the last version of each stream, the last record's
+hash) plus what identifies those bytes (a CRC of them; the file's size, inode, ctime and mtime). They are a
+cache, never the truth: written atomically by a writer from what it scanned or wrote itself, and checked at
+open -- the first and last summarised frames must be whole with the recorded hash and chain link, and either
+the file's identity is the recorded one of a *sealed* summary, or its first `end` bytes have the recorded CRC
+(one C pass, no per-record work) -- and ignored, the segment scanned, on any mismatch. A summary is *sealed*
+(trusted on identity alone, O(1) per segment) only when written for a segment that is no longer the last one,
+whose bytes were verified and untouched for `SUMMARY_MIN_AGE_NS`: any later change to the file then moves its
+ctime past the recorded one even on a coarse clock. The active segment and fresh ones get CRC-checked
+summaries (of a prefix, for the active one: the open then scans only what follows). A change made behind the
+filesystem's back (bit rot) keeps the ctime: `verify_log` never uses summaries and reads every frame.
 """
 
 from __future__ import annotations
@@ -26,14 +39,16 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import itertools
 import os
 import struct
+import sys
 import threading
 import time
 import zlib
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -55,6 +70,13 @@ FRAME_HEADER = struct.Struct("<4sII")  # magic, body length, crc32(body)
 FLAG_COMMIT: Final = 0x01
 MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES: Final = 64 * 1024 * 1024
+SUMMARY_MAGIC: Final = b"ARCVSUM2"
+SUMMARY_HEADER = struct.Struct("<8sI")  # magic, crc32(body)
+SUMMARY_MIN_AGE_NS = 2_000_000_000
+"""A sealed segment is summarised once its ctime and mtime are this old (a cache entry must outlive the
+filesystem clock's granularity, or an edit in the same tick would leave the recorded ctime unchanged)."""
+READ_CHUNK: Final = 128
+"""Records decoded by one msgspec call in `FileLog.read` (measured best among 64..1024)."""
 
 
 class LogError(Exception):
@@ -95,6 +117,7 @@ class AppendRequest(NamedTuple):
 
 _encoder = msgspec.msgpack.Encoder()
 _record_decoder = msgspec.msgpack.Decoder(Record)
+_records_decoder = msgspec.msgpack.Decoder(list[Record])
 _envelope_decoder = msgspec.msgpack.Decoder(Envelope)
 
 
@@ -112,6 +135,24 @@ def decode_record(data: bytes | memoryview) -> Record:
 
 def record_hash(payload: bytes | memoryview) -> bytes:
     return hashlib.sha256(payload).digest()
+
+
+def decode_records(payloads: list[memoryview], first_position: int) -> list[Record] | Iterator[Record]:
+    """Decode consecutive records (positions from `first_position`) with one msgspec call.
+
+    The payloads are joined under one msgpack array header. Should that fail, or the result not be exactly
+    the expected records, they are decoded one by one instead: the same records, then the same error, as
+    `decode_record` gives for each.
+    """
+    n = len(payloads)
+    try:
+        records = _records_decoder.decode(b"".join([b"\xdd", n.to_bytes(4, "big"), *payloads]))
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        records = None
+    if (records is not None and len(records) == n and n
+            and records[0].position == first_position and records[-1].position == first_position + n - 1):
+        return records
+    return (decode_record(p) for p in payloads)
 
 
 _FLAG_BYTE = (b"\x00", bytes([FLAG_COMMIT]))
@@ -274,10 +315,77 @@ class _Segment:
     first: int  # position of its first record
     offsets: array  # file offset of each committed record's frame, index = position - first
     end: int  # file offset just past the last committed frame
+    crc: int = 0  # crc32 of the file's bytes [0, end), as scanned or written by this process
+    last_hash: bytes = GENESIS_HASH  # hash of its last record (of the one before it while it has none)
+    versions: dict[str, int] | None = None  # the last version of each stream in it; None once summarised
+    summarised: bool = False  # has a sealed summary (or was given up on): nothing more to do
+    summary_end: int = 0  # `end` of the summary known to be on disk
+    verified: tuple[int, int, int, int] | None = None  # identity of the file when its bytes were known good
 
     @property
     def count(self) -> int:
         return len(self.offsets)
+
+
+class _Summary(msgspec.Struct, frozen=True, array_like=True):
+    """What an open needs of a segment's first `end` bytes, and what identifies them."""
+
+    first: int
+    count: int
+    end: int  # = the file size
+    ino: int
+    ctime_ns: int
+    mtime_ns: int
+    crc: int  # crc32 of the segment's bytes [0, end)
+    last_hash: bytes
+    offsets: bytes  # array("Q"), little-endian
+    versions: msgspec.Raw  # dict[str, int]: the last version of each stream in the segment
+    sealed: bool  # the identity may vouch for the bytes; otherwise only their CRC may
+
+
+_summary_decoder = msgspec.msgpack.Decoder(_Summary)
+_versions_decoder = msgspec.msgpack.Decoder(dict[str, int])
+
+
+def _merge_versions(into: dict[str, int], versions: dict[str, int]) -> None:
+    """A stream's version only grows along the log, so merging segments in any order keeps the highest."""
+    if not into:
+        into.update(versions)
+        return
+    get = into.get
+    into.update({k: v for k, v in versions.items() if v > get(k, 0)})
+
+
+def summary_path(segment: Path) -> Path:
+    return segment.with_suffix(".sum")
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns
+
+
+def _aged(ident: tuple[int, int, int, int]) -> bool:
+    """Untouched long enough that any later change will show in the ctime (see SUMMARY_MIN_AGE_NS)."""
+    return time.time_ns() - max(ident[2], ident[3]) >= SUMMARY_MIN_AGE_NS
+
+
+def _crc_of(fd: int, end: int) -> int:
+    crc, pos = 0, 0
+    while pos < end:
+        chunk = os.pread(fd, min(8 << 20, end - pos), pos)
+        if not chunk:
+            return -1
+        crc = zlib.crc32(chunk, crc)
+        pos += len(chunk)
+    return crc
+
+
+def _offsets_bytes(offsets: array) -> bytes:
+    if sys.byteorder == "little":
+        return offsets.tobytes()
+    swapped = array("Q", offsets)
+    swapped.byteswap()
+    return swapped.tobytes()
 
 
 class _Stop(NamedTuple):
@@ -289,14 +397,19 @@ class FileLog(Log):
     """The embedded, durable log. Safe for many threads and many processes on one machine."""
 
     def __init__(self, root: str | os.PathLike[str], *, ops: FileOps = DEFAULT_OPS,
-                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, readonly: bool = False) -> None:
+                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, readonly: bool = False,
+                 summaries: bool = True) -> None:
+        """`summaries=False` reads every frame of every segment and writes no summary (what `verify` uses)."""
         self.root = Path(root)
         self.ops = ops
         self.segment_bytes = segment_bytes
         self.readonly = readonly
+        self.summaries = summaries
+        self._next_summary_try = 0.0
         self._mutex = threading.RLock()
         self._segments: list[_Segment] = []
         self._versions: dict[str, int] = {}
+        self._unmerged: list[msgspec.Raw] = []  # summaries' stream versions, decoded when first needed
         self._head = 0
         self._last_hash = GENESIS_HASH
         self._corruption: CorruptionError | None = None
@@ -315,6 +428,7 @@ class FileLog(Log):
             if self._tail_pending is not None and not readonly:
                 with self._write_lock():
                     pass  # the lock's catch-up cuts the torn tail
+            self._summarise()
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -326,26 +440,29 @@ class FileLog(Log):
     def stream_version(self, stream: str) -> int:
         with self._mutex:
             self._refresh()
-            return self._versions.get(stream, 0)
+            return self._merged_versions().get(stream, 0)
 
     @property
     def corruption(self) -> CorruptionError | None:
         return self._corruption
 
     def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
-        # Frames are contiguous, so a payload runs from its frame's header to the next frame: one slice
-        # and one decode per record (replay speed is per-record Python overhead).
+        # Replay speed is per-record Python overhead: records are decoded READ_CHUNK at a time by one msgspec
+        # call, and handed out by `chain` (C) rather than by resuming a generator for each one.
+        return itertools.chain.from_iterable(self._read_chunks(after, until))
+
+    def _read_chunks(self, after: int, until: int | None) -> Iterator[Iterable[Record]]:
+        # Frames are contiguous, so a payload runs from its frame's header to the next frame.
         skip = FRAME_HEADER.size + 1
-        decode = _record_decoder.decode
         for seg, start_pos, stop_pos, view, base in self._ranges(after, until):
             a, b = start_pos - seg.first, stop_pos - seg.first
-            ends = seg.offsets[a + 1: b + 1].tolist()
+            starts = seg.offsets[a: b + 1].tolist()
+            ends = starts[1:]
             ends.append(self._frame_end(seg, stop_pos))
-            for s, e in zip(seg.offsets[a: b + 1].tolist(), ends, strict=True):
-                try:
-                    yield decode(view[s - base + skip: e - base])
-                except UnicodeDecodeError as exc:  # as in decode_record
-                    raise msgspec.DecodeError(f"invalid UTF-8 in record: {exc}") from exc
+            for i in range(0, len(starts), READ_CHUNK):
+                payloads = [view[s - base + skip: e - base]
+                            for s, e in zip(starts[i: i + READ_CHUNK], ends[i: i + READ_CHUNK], strict=True)]
+                yield decode_records(payloads, start_pos + i)
 
     def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, memoryview]]:
         """(position, msgpack bytes) of each record: what `verify` and fast scans need."""
@@ -444,10 +561,166 @@ class FileLog(Log):
                                   "bad segment header" if magic != SEGMENT_MAGIC
                                   else f"segment starts at position {first}, expected {self._head + 1}")
                 return
-            seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size)
+            seg = self._load_summary(path, fd, first) if self.summaries else None
+            if seg is None:
+                ident = _identity(os.fstat(fd))
+                aged = _aged(ident)  # before reading: a change after the read must then move the ctime
+                seg = _Segment(path, first, array("Q"), SEGMENT_HEADER.size, crc=zlib.crc32(header),
+                               versions={} if self.summaries and not self.readonly else None)
+                self._segments.append(seg)
+                if not self._scan(seg):
+                    return
+                if aged and seg.end == ident[0]:
+                    seg.verified = ident  # scanned whole; while the identity stays, so do the bytes
+                continue
             self._segments.append(seg)
-            if not self._scan(seg):
+            if not self._scan(seg):  # what follows a summarised prefix
                 return
+
+    def _load_summary(self, path: Path, fd: int, first: int) -> _Segment | None:
+        """The segment's state from its summary when the summary matches the file (see the module's
+        docstring), with the view's head, hash and versions advanced past it; None: scan the segment."""
+        try:
+            raw = summary_path(path).read_bytes()
+        except OSError:
+            return None
+        if len(raw) < SUMMARY_HEADER.size:
+            return None
+        magic, crc = SUMMARY_HEADER.unpack_from(raw)
+        body = memoryview(raw)[SUMMARY_HEADER.size:]
+        if magic != SUMMARY_MAGIC or zlib.crc32(body) != crc:
+            return None
+        try:
+            s = _summary_decoder.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            return None
+        ident = _identity(os.fstat(fd))
+        if s.first != first or s.count < 1 or len(s.offsets) != 8 * s.count or s.end > ident[0]:
+            return None
+        offsets = array("Q")
+        offsets.frombytes(s.offsets)
+        if sys.byteorder != "little":
+            offsets.byteswap()
+        if offsets[0] != SEGMENT_HEADER.size or not offsets[-1] < s.end:
+            return None
+        verified = None
+        if not (s.sealed and ident == (s.end, s.ino, s.ctime_ns, s.mtime_ns)):
+            aged = _aged(ident)  # before reading: a change after the read must then move the ctime
+            if _crc_of(fd, s.end) != s.crc:
+                return None
+            verified = ident if aged and ident[0] == s.end else None
+        # The ends of the summarised range must be what the file holds: the first record continues the chain
+        # from the previous segment, the last one is a whole committed frame with the recorded hash.
+        first_payload = self._frame_payload(fd, offsets[0], offsets[1] if s.count > 1 else s.end)
+        last_payload = self._frame_payload(fd, offsets[-1], s.end)
+        if first_payload is None or last_payload is None or not last_payload[0] & FLAG_COMMIT:
+            return None
+        try:
+            head_rec = decode_record(first_payload[1:])
+            last_env = _envelope_decoder.decode(last_payload[1:])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        if (head_rec.position != first or head_rec.prev_hash != self._last_hash
+                or last_env.position != first + s.count - 1 or record_hash(last_payload[1:]) != s.last_hash):
+            return None
+        trusted = s.sealed and ident == (s.end, s.ino, s.ctime_ns, s.mtime_ns)
+        versions = None
+        if trusted:
+            self._unmerged.append(s.versions)  # a search never needs them: decode on the first append
+        else:
+            try:
+                versions = _versions_decoder.decode(s.versions)
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+                return None
+            _merge_versions(self._versions, versions)
+        seg = _Segment(path, first, offsets, s.end, crc=s.crc, last_hash=s.last_hash, versions=versions,
+                       summarised=trusted, summary_end=s.end, verified=verified)
+        self._head = first + s.count - 1
+        self._last_hash = s.last_hash
+        return seg
+
+    @staticmethod
+    def _frame_payload(fd: int, start: int, end: int) -> bytes | None:
+        """flags + record bytes of the one whole frame in [start, end) with a good CRC, else None."""
+        data = os.pread(fd, end - start, start)
+        if len(data) != end - start or len(data) < FRAME_HEADER.size + 2:
+            return None
+        magic, length, crc = FRAME_HEADER.unpack_from(data)
+        body = data[FRAME_HEADER.size:]
+        if magic != MAGIC or length != len(body) or zlib.crc32(body) != crc:
+            return None
+        return body
+
+    def _summarise(self, closing: bool = False) -> None:
+        """Write the summaries this writer can vouch for (see the module's docstring): sealed ones for old
+        segments, CRC-checked ones for fresh segments and for the active one once it grew by an eighth of a
+        segment (a 64th at close: a one-event CLI command need not rewrite it). A cache, so any failure just
+        leaves a segment to be scanned by the next open.
+        Plain `os` calls: injected faults are for what the log promises, and a summary promises nothing."""
+        if self.readonly or not self.summaries or self._corruption is not None or self._lock_fd is None:
+            return
+        self._next_summary_try = time.monotonic() + 1.0
+        if not self._summaries_due(closing):
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            self._refresh()  # what others appended, or undid, since this view was taken
+            if self._corruption is not None:
+                return
+            for seg in self._summaries_due(closing):
+                try:
+                    self._write_summary(seg, sealed=seg is not self._segments[-1])
+                except OSError:
+                    seg.summarised = True  # do not retry in this process; the next open scans it
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _summaries_due(self, closing: bool) -> list[_Segment]:
+        todo = [s for s in self._segments[:-1] if not s.summarised]
+        if self._segments:
+            last = self._segments[-1]
+            step = max(self.segment_bytes // (64 if closing else 8), 1)
+            if last.versions is not None and last.count and last.end - last.summary_end >= step:
+                todo.append(last)
+        return todo
+
+    def _write_summary(self, seg: _Segment, *, sealed: bool) -> None:
+        fd = self._read_fds.get(seg.path)
+        if fd is None or seg.versions is None or not seg.count:
+            return
+        ident = _identity(os.fstat(fd))
+        if ident[0] < seg.end:
+            seg.summarised = True  # cut shorter than what was scanned: leave it to the scan
+            return
+        sealed = sealed and ident[0] == seg.end and _aged(ident)
+        if sealed and seg.verified != ident:
+            if _crc_of(fd, seg.end) != seg.crc or _identity(os.fstat(fd)) != ident:
+                seg.summarised = True  # no longer what was scanned: only a full scan may speak for it
+                return
+        elif not sealed and seg.summary_end == seg.end:
+            return  # a CRC-checked summary of these bytes is there already
+        body = _encoder.encode(_Summary(seg.first, seg.count, seg.end, ident[1], ident[2], ident[3], seg.crc,
+                                        seg.last_hash, _offsets_bytes(seg.offsets),
+                                        msgspec.Raw(_encoder.encode(seg.versions)), sealed))
+        dest = summary_path(seg.path)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            DEFAULT_OPS.write_all(out, SUMMARY_HEADER.pack(SUMMARY_MAGIC, zlib.crc32(body)) + body)
+        finally:
+            os.close(out)
+        os.replace(tmp, dest)  # no fsync: a summary lost or torn by a crash fails its checks and is rebuilt
+        seg.summary_end = seg.end
+        if sealed:
+            seg.summarised = True
+            seg.versions = None
+
+    def _merged_versions(self) -> dict[str, int]:
+        """Every stream's version, with what summaries hold merged in (under the mutex)."""
+        for raw in self._unmerged:
+            _merge_versions(self._versions, _versions_decoder.decode(raw))
+        self._unmerged.clear()
+        return self._versions
 
     def _reset(self) -> None:
         for fd in self._read_fds.values():
@@ -456,6 +729,7 @@ class FileLog(Log):
         self._read_fds.clear()
         self._segments.clear()
         self._versions.clear()
+        self._unmerged.clear()
         self._head = 0
         self._last_hash = GENESIS_HASH
 
@@ -477,6 +751,7 @@ class FileLog(Log):
         crc32 = zlib.crc32
         decode_env = _envelope_decoder.decode
         versions = self._versions
+        seg_versions = seg.versions if seg.versions is not None else {}
         stop: _Stop | None = None
         last_payload: memoryview | None = None
         while off < n:
@@ -516,7 +791,7 @@ class FileLog(Log):
                     expected += 1
                 # Only a whole, valid batch enters the view (a rescan must not index its first frames twice).
                 for (f_off, _), env in zip(pending, envs, strict=True):
-                    versions[env.stream] = env.version
+                    versions[env.stream] = seg_versions[env.stream] = env.version
                     seg.offsets.append(base + f_off)
                 last_payload = pending[-1][1][1:]
                 self._head = expected - 1
@@ -524,7 +799,8 @@ class FileLog(Log):
                 pending.clear()
             off = end
         if last_payload is not None:
-            self._last_hash = record_hash(last_payload)
+            self._last_hash = seg.last_hash = record_hash(last_payload)
+            seg.crc = crc32(view[: seg.end - base], seg.crc)
         if stop is None and not pending:
             self._tail_pending = None
             return True
@@ -632,14 +908,19 @@ class FileLog(Log):
     def append_batch(self, requests, *, actor="system", recorded_at=None):  # type: ignore[no-untyped-def]
         with self._write_lock():
             records, payloads, last_hash, new_versions = _plan(
-                requests, self._versions, self._head, self._last_hash, actor, recorded_at or utcnow())
+                requests, self._merged_versions(), self._head, self._last_hash, actor, recorded_at or utcnow())
             frames = [frame(p, commit=(i == len(payloads) - 1)) for i, p in enumerate(payloads)]
-            self._write(records[0].position, frames)
+            seg = self._write(records[0].position, frames)
             self._versions.update(new_versions)
-            self._last_hash = last_hash
-            return records
+            if seg.versions is not None:
+                seg.versions.update(new_versions)
+            self._last_hash = seg.last_hash = last_hash
+        if time.monotonic() >= self._next_summary_try:
+            with self._mutex:
+                self._summarise()
+        return records
 
-    def _write(self, first_position: int, frames: list[bytes]) -> None:
+    def _write(self, first_position: int, frames: list[bytes]) -> _Segment:
         seg = self._segments[-1] if self._segments else None
         if seg is None or (seg.end >= self.segment_bytes and seg.count):
             seg = self._new_segment(first_position)
@@ -663,7 +944,9 @@ class FileLog(Log):
             seg.offsets.append(offset)
             offset += len(f)
         seg.end = offset
+        seg.crc = zlib.crc32(data, seg.crc)
         self._head = first_position + len(frames) - 1
+        return seg
 
     def _new_segment(self, first_position: int) -> _Segment:
         path = self.root / f"{first_position:020d}.seg"
@@ -682,12 +965,17 @@ class FileLog(Log):
                 tmp.unlink()
             raise AppendError(f"could not create log segment {path.name}: {exc.strerror or exc}") from exc
         self._read_fds[path] = os.open(path, os.O_RDONLY)
-        seg = _Segment(path, first_position, array("Q"), SEGMENT_HEADER.size)
+        seg = _Segment(path, first_position, array("Q"), SEGMENT_HEADER.size,
+                       crc=zlib.crc32(SEGMENT_HEADER.pack(SEGMENT_MAGIC, first_position)),
+                       last_hash=self._last_hash, versions={})
         self._segments.append(seg)
         return seg
 
     def close(self) -> None:
         with self._mutex:
+            if self._lock_fd is not None:
+                with contextlib.suppress(OSError):
+                    self._summarise(closing=True)
             for fd in self._read_fds.values():
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -719,9 +1007,23 @@ def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
     operator needs.
     """
     problems: list[LogProblem] = []
-    if isinstance(log, FileLog) and log.corruption is not None:
-        c = log.corruption
-        problems.append(LogProblem(c.position, c.detail, c.segment, c.offset))
+    full: FileLog | None = None
+    if isinstance(log, FileLog):
+        # Never through summaries: verification reads and checks every frame of every segment.
+        log = full = FileLog(log.root, readonly=True, summaries=False)
+        if log.corruption is not None:
+            c = log.corruption
+            problems.append(LogProblem(c.position, c.detail, c.segment, c.offset))
+    try:
+        checked = _verify_records(log, problems)
+    finally:
+        if full is not None:
+            full.close()
+    problems.sort(key=lambda p: p.position)
+    return checked, problems[:1] + [p for p in problems[1:] if p.position != problems[0].position]
+
+
+def _verify_records(log: Log, problems: list[LogProblem]) -> int:
     prev = GENESIS_HASH
     versions: dict[str, int] = {}
     checked = 0
@@ -745,5 +1047,4 @@ def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
         prev = record_hash(payload)
         expected_pos += 1
         checked += 1
-    problems.sort(key=lambda p: p.position)
-    return checked, problems[:1] + [p for p in problems[1:] if p.position != problems[0].position]
+    return checked

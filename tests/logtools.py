@@ -23,6 +23,15 @@ def segment_files(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).glob("*.seg") if p.stem.isdigit())
 
 
+def flip_byte(path: Path, offset: int) -> None:
+    """Change one byte of a file in place (a disk or an editor damaging the log)."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x5A]))
+
+
 def torn_files(root: Path) -> list[Path]:
     torn = Path(root) / "torn"
     return sorted(torn.iterdir()) if torn.is_dir() else []

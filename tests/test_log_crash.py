@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from logtools import FaultyOps, segment_files, tagged, torn_files
+from logtools import FaultyOps, flip_byte, segment_files, tagged, torn_files
 
 from store.events import ArticleTagged
 from store.log import (
@@ -241,12 +241,7 @@ def test_torn_tail_at_every_byte_is_repaired(tmp_path: Path, batches: list[int],
 # --- flipped bytes --------------------------------------------------------------------------------------
 
 
-def _flip(path: Path, offset: int) -> None:
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x5A]))
+_flip = flip_byte
 
 
 def _damaged_log_checks(root: Path, all_recs: list, bad_pos: int, segment_bytes: int) -> None:
