@@ -33,7 +33,8 @@ from whoosh.util.numeric import _length_byte_cache
 
 SUFFIX = ".fastpostings"
 MAGIC = b"ARCHFP01"
-FORMAT = 1
+FORMAT = 2
+PARTS = ("terms", "toffs", "starts", "docs", "weights")
 _INT = struct.Struct("!i")
 # the length a 1-byte quantised field length stands for (Whoosh's `byte_to_length`)
 BYTE_TO_LENGTH = np.array(list(_length_byte_cache), dtype=np.float64)
@@ -46,17 +47,27 @@ class LayoutError(Exception):
 
 @dataclass
 class FieldPostings:
-    """One field of one segment: the postings of the term whose `.pst` offset is `keys[i]` are
-    `docs[starts[i]:starts[i + 1]]` with `weights[...]`."""
+    """One field of one segment: term i (in the segment's term order) is `terms[toffs[i]:toffs[i + 1]]`,
+    its postings `docs[starts[i]:starts[i + 1]]` with `weights[...]`."""
 
-    keys: np.ndarray  # int64, ascending
-    starts: np.ndarray  # int64, len(keys) + 1
+    terms: np.ndarray  # uint8: every term's bytes, one after another
+    toffs: np.ndarray  # int64, number of terms + 1
+    starts: np.ndarray  # int64, number of terms + 1
     docs: np.ndarray  # uint32
     weights: np.ndarray  # float32, or float64 when a weight is not a float32
+    _index: dict[bytes, int] | None = None
 
-    def postings(self, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
-        i = int(np.searchsorted(self.keys, offset))
-        if i >= len(self.keys) or self.keys[i] != offset:
+    def index(self) -> dict[bytes, int]:
+        """term -> its number (built on first use: ~3 ms for 30k terms, a Python dict lookup after)."""
+        if self._index is None:
+            blob = self.terms.tobytes()
+            offs = self.toffs.tolist()
+            self._index = {blob[a:b]: i for i, (a, b) in enumerate(zip(offs, offs[1:], strict=False))}
+        return self._index
+
+    def postings(self, tbytes: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        i = self.index().get(tbytes)
+        if i is None:
             return None
         a, b = int(self.starts[i]), int(self.starts[i + 1])
         return self.docs[a:b], self.weights[a:b]
@@ -142,24 +153,22 @@ def _pst_path(reader) -> Path | None:  # type: ignore[no-untyped-def]
 def decode_field(reader, field: str, direct: bool = True) -> FieldPostings:  # type: ignore[no-untyped-def]
     """Every term of `field` in one segment (`reader`: a SegmentReader), deleted documents included."""
     path = _pst_path(reader) if direct else None
-    keys: list[int] = []
+    terms: list[bytes] = []
     counts: list[int] = []
-    deltas: list[int] = []
-    sizes: list[int] = []
     weights: list[float] = []
-    absolute: list[np.ndarray] = []
     if path is not None:
+        deltas: list[int] = []
+        sizes: list[int] = []
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else None
             buf = memoryview(mm) if mm is not None else memoryview(b"")
             try:
-                for _tbytes, ti in _field_terms(reader, field):
+                for tbytes, ti in _field_terms(reader, field):
                     if ti.is_inlined():
                         raise LayoutError("inlined postings")
-                    off = ti.extent()[0]
-                    d, s, w = decode_term_blocks(buf, off)
-                    keys.append(off)
+                    d, s, w = decode_term_blocks(buf, ti.extent()[0])
+                    terms.append(tbytes)
                     counts.append(len(d))
                     deltas.extend(d)
                     sizes.extend(s)
@@ -170,29 +179,22 @@ def decode_field(reader, field: str, direct: bool = True) -> FieldPostings:  # t
                     mm.close()
         docs = _absolute(deltas, sizes)
     else:
-        for tbytes, ti in _field_terms(reader, field):
-            if ti.is_inlined():
-                continue  # only the direct decoder's file holds offsets; inlined terms are read per search
-            ids, w = _matcher_postings(reader, field, tbytes)
-            keys.append(ti.extent()[0])
-            counts.append(len(ids))
-            absolute.append(np.asarray(ids, dtype=np.uint32))
+        ids: list[int] = []
+        for tbytes, _ti in _field_terms(reader, field):
+            i, w = _matcher_postings(reader, field, tbytes)
+            terms.append(tbytes)
+            counts.append(len(i))
+            ids.extend(i)
             weights.extend(w)
-        docs = np.concatenate(absolute) if absolute else np.zeros(0, np.uint32)
-    starts = np.zeros(len(keys) + 1, dtype=np.int64)
+        docs = np.asarray(ids, dtype=np.uint32)
+    starts = np.zeros(len(terms) + 1, dtype=np.int64)
     np.cumsum(np.asarray(counts, dtype=np.int64), out=starts[1:])
+    toffs = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(np.asarray([len(t) for t in terms], dtype=np.int64), out=toffs[1:])
     w64 = np.asarray(weights, dtype=np.float64)
     w32 = w64.astype(np.float32)
     wts = w32 if np.array_equal(w32.astype(np.float64), w64) else w64
-    order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
-    k = np.asarray(keys, dtype=np.int64)
-    if len(k) and np.any(np.diff(k) <= 0):  # offsets grow with term order in whoosh3; keep it general
-        lens = np.diff(starts)[order]
-        idx = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in order]) if len(order) else order
-        docs, wts, k = docs[idx], wts[idx], k[order]
-        starts = np.zeros(len(k) + 1, dtype=np.int64)
-        np.cumsum(lens, out=starts[1:])
-    return FieldPostings(k, starts, docs, wts)
+    return FieldPostings(np.frombuffer(b"".join(terms), dtype=np.uint8), toffs, starts, docs, wts)
 
 
 def decode_segment(reader, fields: tuple[str, ...]) -> dict[str, FieldPostings]:  # type: ignore[no-untyped-def]
@@ -228,7 +230,7 @@ def write_sidecar(path: Path, identity: dict, fields: dict[str, FieldPostings]) 
     pos = 0
     for name, fp in fields.items():
         entry = {}
-        for part in ("keys", "starts", "docs", "weights"):
+        for part in PARTS:
             arr = np.ascontiguousarray(getattr(fp, part))
             entry[part] = [pos, arr.dtype.str, int(arr.shape[0])]
             data = arr.tobytes()
@@ -272,13 +274,14 @@ def read_sidecar(path: Path, identity: dict) -> dict[str, FieldPostings] | None:
             return None
         out: dict[str, FieldPostings] = {}
         for name, entry in header["fields"].items():
-            arrs = {}
-            for part, (off, dtype, n) in entry.items():
+            arrs: dict[str, np.ndarray] = {}
+            for part in PARTS:
+                off, dtype, n = entry[part]
                 dt_ = np.dtype(dtype)
                 if base + off + n * dt_.itemsize > size:
                     return None
                 arrs[part] = np.frombuffer(mm, dtype=dt_, count=n, offset=base + off)
-            out[name] = FieldPostings(**arrs)
+            out[name] = FieldPostings(arrs["terms"], arrs["toffs"], arrs["starts"], arrs["docs"], arrs["weights"])
         return out
     except (ValueError, KeyError, TypeError, struct.error):
         return None
