@@ -12,7 +12,7 @@ What it does, all in one run (each measured phase in its own subprocess, so peak
 4. runs a fixed query mix (`QUERIES`, 34 queries) on both, `--rounds` times after a warm-up: top 10 with
    snippets and facets (FTS5: snippet() and one GROUP BY over the matches) -> p50/p95; the index's results
    cache is cleared before every query, so these are cache misses. Then the same mix `as_of` the middle of
-   the ingest;
+   the ingest, and once more without snippets (where the time goes);
 5. time from a fresh process to the first result (`Archive.open` + first `search`; interpreter start and
    imports included in the wall figure).
 
@@ -180,7 +180,7 @@ def phase_search(archive_dir: Path, rounds: int, days: int) -> dict:
         if hasattr(ix, "clear_cache"):
             ix.clear_cache()
 
-    def run(as_of: dt.date | None) -> dict:
+    def run(as_of: dt.date | None, snippets: bool = True) -> dict:
         times: dict[str, list[float]] = {}
         cpu: list[float] = []
         totals: dict[str, int] = {}
@@ -188,7 +188,7 @@ def phase_search(archive_dir: Path, rounds: int, days: int) -> dict:
             for label, text, opts, _, _ in QUERIES:
                 clear()
                 t0, c0 = time.perf_counter(), time.process_time()
-                res = a.search(text, limit=10, as_of=as_of, **opts)
+                res = a.search(text, limit=10, as_of=as_of, snippets=snippets, **opts)
                 el = (time.perf_counter() - t0) * 1000
                 if r:  # round 0 warms up
                     times.setdefault(f"{label}: {text} {opts or ''}".strip(), []).append(el)
@@ -198,13 +198,14 @@ def phase_search(archive_dir: Path, rounds: int, days: int) -> dict:
 
     current = run(None)
     as_of = run(_mid_day(days))
+    bare = run(None, snippets=False)
     clear()
     a.search("prezydent", limit=10)
     t0 = time.perf_counter()
     a.search("prezydent", limit=10)
     cached = (time.perf_counter() - t0) * 1000
     a.close()
-    return {"current": current, "as_of": as_of, "rss_mb": peak_rss_mb(), "cached_ms": cached}
+    return {"current": current, "as_of": as_of, "bare": bare, "rss_mb": peak_rss_mb(), "cached_ms": cached}
 
 
 def phase_first(archive_dir: Path) -> dict:
@@ -403,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         ("query p95", f"{p95:.1f} ms", f"{f95:.1f} ms (FTS5)",
          f"×{p95 / f95:.1f}  ≤ FTS5 and ≤ 30 ms {mark(p95 <= f95 and p95 <= 30)}"),
         ("  query p50 / p95 in CPU time", f"{c50:.1f} / {c95:.1f} ms", "", ""),
+        ("  query p50 / p95 without snippets", f"{pct(flat(srch['bare']['times']), 0.5):.1f} / "
+         f"{pct(flat(srch['bare']['times']), 0.95):.1f} ms", "(snippets: Whoosh's highlighter, 10 hits)", ""),
         ("as-of p50 / p95", f"{a50:.1f} / {a95:.1f} ms", f"as of {_mid_day(ingest['days'])}",
          f"×{a95 / p95:.2f} of current  ≤ 1.5× {mark(a95 <= 1.5 * p95)}"),
         ("results-cache hit", f"{srch['cached_ms']:.2f} ms", "", ""),

@@ -23,10 +23,11 @@ from math import log
 import numpy as np
 from whoosh import query as Q
 from whoosh import scoring
-from whoosh.reading import TermNotFound
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 
-from index.postings import FieldPostings, field_lengths, segment_postings
+from index.phrases import TermPositions, plain_parts, pst_buffer, tree
+from index.postings import FieldPostings, LayoutError, field_lengths, segment_postings
 
 # Fields decoded into the sidecar: the text fields queries rank by and the keyword fields they filter on
 # (one posting per document). Terms of other fields (`id`, `docid`) are read through Whoosh when asked.
@@ -81,10 +82,12 @@ class Executor:
         self.s = searcher
         self.range_docs = range_docs  # (segment searcher, DateRange) -> local docnums (cached per segment)
         self.size = searcher.doc_count_all()
-        self.segments = [_Segment(ss.reader(), ss, off) for ss, off in searcher.leaf_searchers()]
+        self.segments = [_Segment(ss.reader(), ss, off) for ss, off in searcher.leaf_searchers()
+                         if isinstance(ss.reader(), SegmentReader)]  # an empty index has an EmptyReader
         self._lock = threading.Lock()
         self._lengths: dict[str, np.ndarray] = {}
         self._idfs: dict[tuple[str, bytes], float] = {}
+        self._local = threading.local()  # per-run memo of term results (one executor serves many threads)
         alive = np.ones(self.size, dtype=bool)
         for seg in self.segments:
             if seg.reader.has_deletions():
@@ -176,11 +179,17 @@ class Executor:
         return docs, self._term_scores(field, tbytes, docs, tf)
 
     def _term(self, field: str, text, boost: float) -> Result:  # type: ignore[no-untyped-def]
+        memo = getattr(self._local, "memo", None)
+        key = (field, text, boost)
+        if memo is not None and key in memo:
+            return memo[key]  # type: ignore[no-any-return]  # the all-words bonus asks for each word again
         mask, score = self._empty()
         docs, sc = self._term_sparse(field, text)
         if len(docs):
             mask[docs] = True
             score[docs] = sc * boost if boost != 1.0 else sc
+        if memo is not None:
+            memo[key] = (mask, score)
         return mask, score
 
     def _multiterm(self, q: Q.Query) -> Result:
@@ -233,14 +242,53 @@ class Executor:
                     score[off + d] = m.score()
         return mask, score
 
+    def _phrase(self, parts: list[tuple[str, list[bytes]]], slop: int, cand: np.ndarray) -> np.ndarray:
+        """The candidates whose word positions satisfy Whoosh's span rule for the phrase."""
+        mask = np.zeros(self.size, dtype=bool)
+        for seg in self.segments:
+            local = np.flatnonzero(cand[seg.offset:seg.offset + seg.n])
+            if not len(local):
+                continue
+            buf = pst_buffer(seg.reader)
+            cache = seg.reader.__dict__.setdefault("_archivist_positions", {})
+            per_part: list[dict[int, set[int]]] = []
+            for field, alts in parts:
+                got: dict[int, set[int]] = {}
+                for tbytes in alts:
+                    p = seg.term(field, tbytes)
+                    if p is None or not len(p[0]):
+                        continue
+                    tp = cache.get((field, tbytes))
+                    if tp is None:
+                        if len(cache) > 10000:
+                            cache.clear()
+                        tp = cache[(field, tbytes)] = TermPositions(seg.reader, field, tbytes, p[0])
+                    for d, ps in tp.positions(buf, local).items():
+                        got.setdefault(d, set()).update(ps)
+                per_part.append(got)
+            for d in local.tolist():
+                spans = []
+                for got in per_part:
+                    ps = got.get(d)
+                    if not ps:
+                        break
+                    spans.append([(x, x) for x in sorted(ps)])
+                else:
+                    if tree(spans, slop):
+                        mask[seg.offset + d] = True
+        return mask
+
     # --- the tree -----------------------------------------------------------------------------------------
 
     def run(self, q: Q.Query, need: np.ndarray | None = None) -> Result:
         """(matching documents, their scores); exact wherever `need` is True (default: everywhere)."""
-        mask, score = self._node(q, need)
-        mask &= self.alive
-        score[~mask] = 0.0
-        return mask, score
+        self._local.memo = {}
+        try:
+            mask, score = self._node(q, need)
+        finally:
+            self._local.memo = None
+        mask = mask & self.alive
+        return mask, np.where(mask, score, 0.0)
 
     def _node(self, q: Q.Query, need: np.ndarray | None) -> Result:
         t = type(q)
@@ -302,11 +350,28 @@ class Executor:
         if t is Q.Sequence and len(q.subqueries) > 1:  # type: ignore[attr-defined]
             # a phrase: only documents that have every part can match; Whoosh checks positions on those
             cand = need
+            total = np.zeros(self.size)
             for sub in q.subqueries:  # type: ignore[attr-defined]
-                m, _ = self._node(sub, cand)
+                m, sc = self._node(sub, cand)
                 cand = m if cand is None else (cand & m)
-            return self._whoosh(q, cand & self.alive)  # type: ignore[operator]
+                total += sc
+            cand = cand & self.alive  # type: ignore[operator]
+            parts = plain_parts(q)
+            if parts is not None:
+                try:
+                    mask = self._phrase(parts, q.slop, cand)  # type: ignore[attr-defined]
+                    return mask, np.where(mask, total, 0.0)  # Whoosh: the parts' scores, summed
+                except LayoutError:
+                    pass
+            return self._whoosh(q, cand)
         return self._whoosh(q, need)
+
+
+def warm(searcher: Searcher) -> None:
+    """Decode (or map) the postings of every segment of `searcher` now; kept on the segment readers."""
+    for ss, off in searcher.leaf_searchers():
+        if isinstance(ss.reader(), SegmentReader):
+            _Segment(ss.reader(), ss, off).postings()
 
 
 def _narrow(need: np.ndarray | None, mask: np.ndarray) -> np.ndarray:

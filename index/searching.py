@@ -43,7 +43,19 @@ def _and_not_find_first(self) -> None:  # type: ignore[no-untyped-def]
         self._find_next()
 
 
+_and_not_find_next = matching.AndNotMatcher._find_next
+
+
+def _and_not_find_next_guarded(self):  # type: ignore[no-untyped-def]
+    """… and its `skip_to` looks for the next document after the positive side ran out: IndexError (a
+    traceback for `(+published:[2011-01-01 TO 2013-06-30] NOT handel handel) published:2011 handel`)."""
+    if not self.a.is_active():
+        return False
+    return _and_not_find_next(self)
+
+
 matching.AndNotMatcher._find_first = _and_not_find_first  # type: ignore[method-assign]
+matching.AndNotMatcher._find_next = _and_not_find_next_guarded  # type: ignore[method-assign]
 
 
 def _and_maybe_skip_to(self, id):  # type: ignore[no-untyped-def]
@@ -106,18 +118,25 @@ class _Highlighter(highlight.Highlighter):
     token stream (same terms, same character spans; the analyzer runs each token through a generator
     pipeline, ~4x slower, and Whoosh recomputes the query's terms for every hit)."""
 
-    def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, words: dict | None = None, **kw) -> None:  # type: ignore[no-untyped-def, type-arg]
         super().__init__(**kw)
-        self._words: dict[str, frozenset[str]] = {}
+        self._words: dict = {} if words is None else words  # type: ignore[type-arg]
+        self._own: dict = {}  # type: ignore[type-arg]
 
     def highlight_hit(self, hitobj, fieldname, text=None, top=3, minscore=1, strict_phrase=False):  # type: ignore[no-untyped-def]
         results = hitobj.results
         field = results.searcher.schema[fieldname]
         if strict_phrase or text is None or field.analyzer != _ANALYZER:
             return super().highlight_hit(hitobj, fieldname, text, top, minscore, strict_phrase)
-        words = self._words.get(fieldname)
+        key: object = (results.q, fieldname)
+        cache = self._words
+        try:
+            hash(key)
+        except TypeError:  # an unhashable query: remembered for this search only
+            key, cache = fieldname, self._own
+        words = cache.get(key)
         if words is None:
-            words = self._words[fieldname] = frozenset(
+            words = cache[key] = frozenset(
                 field.from_bytes(t[1]) for t in results.query_terms(expand=True, fieldname=fieldname))
         tokens = self._merge_matched_tokens(highlight_tokens(text, words))
         fragments = self.fragmenter.fragment_tokens(text, tokens)
@@ -458,7 +477,11 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
     s = index.searcher()
     want = offset + limit if limit else 1
     matched, top = execute(index, s, q, views, sort, want, engine)
-    results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter())
+    # a query's expanded terms per field, once per index generation (Whoosh looks each up in every segment)
+    words = index.view(("highlight words",), lambda s: {}, s)
+    if len(words) > 1000:
+        words.clear()
+    results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter(words))
     total = len(matched)
     facet_counts = _facets(index, s, matched) if facets else {}
 

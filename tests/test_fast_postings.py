@@ -56,6 +56,7 @@ def test_decoder_equals_whoosh_matcher_on_every_term(arc: Archive) -> None:
                     assert got[0].tolist() == ids, (f, tbytes)
                     assert got[1].astype(np.float64).tolist() == ws, (f, tbytes)
                     checked += 1
+                assert fp.postings(b"\xffno such term") is None
     assert checked > 1000
 
 

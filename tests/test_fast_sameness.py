@@ -267,9 +267,17 @@ def test_not_excludes_the_first_match(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed,text,tags", [
     (0, "-handlowi ludźmi", []),  # AndNotMatcher kept a document whose excluded word came first
     (3, "+ludzmi handel +(handel +na)", ["policja"]),  # AndMaybeMatcher.skip_to lost an optional score
+    # AndNotMatcher.skip_to read past the end of its positive side: IndexError
+    (0, "(+published:[2011-01-01 TO 2013-06-30] NOT handel NOT handel handel) (handel) published:2011 handel", []),
 ])
 def test_whoosh_matcher_bugs_found_by_the_property_test(archives, seed: int, text: str, tags: list[str]) -> None:  # type: ignore[no-untyped-def]
     f = {"statuses": [], "tags": tags, "publisher": None, "since": None, "until": None, "as_of": None,
          "include_withdrawn": False}
     for k in (1, 5, 50):
         assert_same(archives(seed), text, f, "relevance", k)
+
+
+def test_an_empty_archive_searches(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a", actor="test") as a:
+        for engine in ("numpy", "whoosh"):
+            assert [a.search(t, engine=engine).total for t in ("policja", "", '"handel ludźmi"', "pol*")] == [0] * 4
