@@ -403,8 +403,8 @@ def _by_date(index: SearchIndex, s, docs: np.ndarray, sort: str, want: int) -> l
 def _facet_codes(index: SearchIndex, s, fieldname: str) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
     def compute(s) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
         col = index.column(fieldname, s)
-        codes: dict[object, int] = {}
-        arr = np.fromiter((codes.setdefault(v, len(codes)) for v in col), dtype=np.int64, count=len(col))
+        codes = {v: i for i, v in enumerate(dict.fromkeys(col))}
+        arr = np.fromiter(map(codes.__getitem__, col), dtype=np.int64, count=len(col))
         return [str(k) if k not in (None, "", b"") else "" for k in codes], arr
     return index.view(("facet", fieldname), compute, s)  # type: ignore[no-any-return]
 
