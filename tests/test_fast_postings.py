@@ -109,3 +109,17 @@ def test_field_lengths_match_whoosh(arc: Archive) -> None:
             for d in range(0, r.doc_count_all(), 3):
                 want = r.doc_field_length(d, f, 0) or 0
                 assert lens[d] == want
+
+
+def test_a_catch_up_writes_the_sidecars_of_its_segments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from index import projection
+
+    for at_commit in (True, False):
+        monkeypatch.setattr(projection, "SIDECARS_AT_COMMIT", at_commit)
+        with Archive.open(tmp_path / f"a{at_commit}", actor="test") as a:
+            a.publish(title="policja w Szczecinie", body="handel ludźmi")
+            segs = [r.segment().segment_id() for r in _segments(a)]
+            written = {p.name for p in a.index.root.glob("*" + P.SUFFIX)}
+            assert ({s + P.SUFFIX for s in segs} <= written) is at_commit
+            assert a.search("policja").total == 1  # and the first search writes them otherwise
+            assert {s + P.SUFFIX for s in segs} <= {p.name for p in a.index.root.glob("*" + P.SUFFIX)}
