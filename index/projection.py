@@ -32,6 +32,7 @@ from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
+from index.engine import warm
 from index.schema import CHECKPOINT_DOC, FOREVER, INDEX_FORMAT, build_schema, join_tags
 from store import events as ev
 from store.article import Article, fold
@@ -51,6 +52,9 @@ MULTISEGMENT = os.environ.get("ARCHIVIST_INDEX_MULTISEGMENT", "0") == "1"
 # `BufferFile(memoryview)`, which wraps them in `BytesIO` -- a full in-memory copy of every segment's terms
 # and postings on each open (1.3 s and ~the index's size in RSS at 20k articles).
 COMPOUND = os.environ.get("ARCHIVIST_INDEX_COMPOUND", "0") == "1"
+# The search engine's decoded postings of new segments are written when a catch-up commits them (1) or left
+# to the first search that needs them (0); either way once per segment (index/postings.py).
+SIDECARS_AT_COMMIT = os.environ.get("ARCHIVIST_INDEX_SIDECARS_AT_COMMIT", "1") == "1"
 SPELL_CHARS = int(os.environ.get("ARCHIVIST_INDEX_SPELL_CHARS", 2000))  # how much of a body feeds "did you mean"
 _WORDS = re.compile(r"[^\W\d_]{3,}")
 _log = logging.getLogger("archivist.index")
@@ -242,8 +246,8 @@ class SearchIndex:
         return Searcher(reader, fromindex=self.ix)
 
     def checkpoint(self) -> int:
-        doc = self.searcher().document(docid=CHECKPOINT_DOC)
-        return int(doc["checkpoint"]) if doc else 0
+        """The last log position the index applied (read once per searcher generation: every search asks)."""
+        return self.view(("checkpoint",), _checkpoint_of)  # type: ignore[no-any-return]
 
     def anchor_at(self, position: int) -> str:
         """The hash (hex) of the log record at `position`: what a checkpoint there is anchored to."""
@@ -341,7 +345,10 @@ class SearchIndex:
             except BaseException:
                 batch.cancel()
                 raise
-            return self.checkpoint()
+            cp = self.checkpoint()
+        if SIDECARS_AT_COMMIT:
+            warm(self.searcher())  # decode the new segments' postings now, not at the first search
+        return cp
 
     def _apply(self, records: list[ev.Record]) -> None:
         """Apply one stretch of records in one commit (tests and tools call this directly)."""
@@ -415,6 +422,11 @@ class SearchIndex:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+
+
+def _checkpoint_of(s: Searcher) -> int:
+    doc = s.document(docid=CHECKPOINT_DOC)
+    return int(doc["checkpoint"]) if doc else 0
 
 
 def _merge_small(writer, segments):  # type: ignore[no-untyped-def]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import heapq
+import os
 import re
 import time
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import cast
 
 import msgspec
+import numpy as np
 from whoosh import collectors, highlight, matching, searching
 from whoosh import query as Q
 from whoosh.analysis import Token
@@ -29,13 +29,54 @@ from index.analysis import (
     query_words,
     word_terms,
 )
+from index.engine import Executor
 from index.projection import SearchIndex
 from index.query import QueryError, parse_query, phrase_query
 from index.schema import CHECKPOINT_DOC, split_tags
 from store import days
 from store.article import LIVE, STATUSES, WITHDRAWN, normalize_tag
 
+
+def _and_not_find_first(self) -> None:  # type: ignore[no-untyped-def]
+    """Whoosh's `AndNotMatcher` skips the excluded matcher forward only when both start on the same
+    document: when the excluded one starts earlier, the first document of the positive side is never
+    excluded (`-handlowi ludźmi` listed an article with both words). `_find_next` skips it correctly."""
+    if self.a.is_active() and self.b.is_active():
+        self._find_next()
+
+
+_and_not_find_next = matching.AndNotMatcher._find_next
+
+
+def _and_not_find_next_guarded(self):  # type: ignore[no-untyped-def]
+    """… and its `skip_to` looks for the next document after the positive side ran out: IndexError (a
+    traceback for `(+published:[2011-01-01 TO 2013-06-30] NOT handel handel) published:2011 handel`)."""
+    if not self.a.is_active():
+        return False
+    return _and_not_find_next(self)
+
+
+matching.AndNotMatcher._find_first = _and_not_find_first  # type: ignore[method-assign]
+matching.AndNotMatcher._find_next = _and_not_find_next_guarded  # type: ignore[method-assign]
+
+
+def _and_maybe_skip_to(self, id):  # type: ignore[no-untyped-def]
+    """Whoosh's `AndMaybeMatcher.skip_to` moves the optional side to the asked id, not to where the required
+    side landed (past it, when it lacks that id): inside an And, a document that has the optional words
+    then misses their score (`+ludzmi handel +(handel +na)` scored an article 7.42 instead of 9.38)."""
+    if not self.a.is_active():
+        raise matching.ReadTooFar
+    ra = self.a.skip_to(id)
+    rb = False
+    if self.a.is_active() and self.b.is_active():
+        rb = self.b.skip_to(self.a.id())
+    return ra or rb
+
+
+matching.AndMaybeMatcher.skip_to = _and_maybe_skip_to  # type: ignore[method-assign]
+
 SORTS = ("relevance", "date", "oldest")
+ENGINES = ("numpy", "whoosh")
 FACETS = {"status": "status", "year": "year", "publisher": "publisher_facet"}
 SNIPPET_CHARS = 240
 
@@ -79,18 +120,25 @@ class _Highlighter(highlight.Highlighter):
     token stream (same terms, same character spans; the analyzer runs each token through a generator
     pipeline, ~4x slower, and Whoosh recomputes the query's terms for every hit)."""
 
-    def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, words: dict | None = None, **kw) -> None:  # type: ignore[no-untyped-def, type-arg]
         super().__init__(**kw)
-        self._words: dict[str, frozenset[str]] = {}
+        self._words: dict = {} if words is None else words  # type: ignore[type-arg]
+        self._own: dict = {}  # type: ignore[type-arg]
 
     def highlight_hit(self, hitobj, fieldname, text=None, top=3, minscore=1, strict_phrase=False):  # type: ignore[no-untyped-def]
         results = hitobj.results
         field = results.searcher.schema[fieldname]
         if strict_phrase or text is None or field.analyzer != _ANALYZER:
             return super().highlight_hit(hitobj, fieldname, text, top, minscore, strict_phrase)
-        words = self._words.get(fieldname)
+        key: object = (results.q, fieldname)
+        cache = self._words
+        try:
+            hash(key)
+        except TypeError:  # an unhashable query: remembered for this search only
+            key, cache = fieldname, self._own
+        words = cache.get(key)
         if words is None:
-            words = self._words[fieldname] = frozenset(
+            words = cache[key] = frozenset(
                 field.from_bytes(t[1]) for t in results.query_terms(expand=True, fieldname=fieldname))
         tokens = self._merge_matched_tokens(highlight_tokens(text, words))
         fragments = self.fragmenter.fragment_tokens(text, tokens)
@@ -157,10 +205,13 @@ def search(
     facets: bool = True,
     snippets: bool = True,
     suggest: bool = True,
+    engine: str | None = None,
 ) -> SearchResults:
     """Search the index; `body_of(position)` reads an article body from the log for its snippet.
 
     `suggest=False` skips "did you mean" (search-as-you-type asks for it separately, once typing settles).
+    `engine`: "numpy" (the default; `index.engine` over decoded postings) or "whoosh" (Whoosh's own
+    exhaustive search, the reference the numpy path is tested against); env `ARCHIVIST_SEARCH_ENGINE`.
 
     Answers are cached per index generation (the index is immutable between commits, and the log a
     snippet is read from is append-only): the same search twice costs a dictionary lookup.
@@ -177,11 +228,14 @@ def search(
     if since and until and since > until:
         raise QueryError(f"--since {since} is after --until {until}")
     tags = [tag] if isinstance(tag, str) else list(tag or [])
-    key = (text, limit, offset, tuple(statuses), since, until, (publisher or "").strip(), tuple(tags), as_of,
+    engine = engine or os.environ.get("ARCHIVIST_SEARCH_ENGINE") or "numpy"
+    if engine not in ENGINES:
+        raise QueryError(f"engine is one of {', '.join(ENGINES)}, not {engine!r}")
+    key = (engine, text, limit, offset, tuple(statuses), since, until, (publisher or "").strip(), tuple(tags), as_of,
            sort, include_withdrawn, facets, snippets, suggest)
     res = index.cached(key, lambda: _search(index, text, body_of, limit, offset, statuses, since, until,
                                             publisher, tags, as_of, sort, include_withdrawn, facets, snippets,
-                                            suggest))
+                                            suggest, engine))
     return msgspec.structs.replace(res, took_ms=round((time.perf_counter() - t0) * 1000, 2))
 
 
@@ -201,24 +255,31 @@ class _Top(collectors.TopCollector):
         return super()._collect(global_docnum, score)
 
 
+def range_docs(searcher, q: Q.DateRange) -> array:  # type: ignore[no-untyped-def, type-arg]
+    """The live documents of one segment's searcher in a date range, computed once per segment and kept on
+    the segment's reader (which lives as long as the segment and its deletions are unchanged). Whoosh
+    compiles a numeric range into an Or of trie terms per segment on every search: ~10-40 ms for
+    `published:2015..2017`."""
+    reader = searcher.reader()
+    cache = reader.__dict__.setdefault("_archivist_ranges", {})
+    key = (q.fieldname, q.start, q.end, q.startexcl, q.endexcl)
+    docs = cache.get(key)
+    if docs is None:
+        m = q._compile_query(reader).matcher(searcher, searcher.boolean_context())
+        ids = m.all_ids() if m.is_active() else ()
+        if reader.has_deletions():
+            ids = (d for d in ids if not reader.is_deleted(d))
+        docs = cache[key] = array("I", ids)
+        if len(cache) > 256:
+            cache.pop(next(iter(cache)))
+    return docs
+
+
 class _CachedRange(Q.DateRange):
-    """A date range whose matching documents are computed once per segment and kept on the segment's
-    reader (which lives as long as the segment and its deletions are unchanged). Whoosh compiles a numeric
-    range into an Or of trie terms per segment on every search: ~10-40 ms for `published:2015..2017`."""
+    """A date range whose documents come from `range_docs` (Whoosh's path; the numpy path asks it too)."""
 
     def matcher(self, searcher, context=None):  # type: ignore[no-untyped-def]
-        reader = searcher.reader()
-        cache = reader.__dict__.setdefault("_archivist_ranges", {})
-        key = (self.fieldname, self.start, self.end, self.startexcl, self.endexcl)
-        docs = cache.get(key)
-        if docs is None:
-            m = self._compile_query(reader).matcher(searcher, searcher.boolean_context())
-            ids = m.all_ids() if m.is_active() else ()
-            if reader.has_deletions():
-                ids = (d for d in ids if not reader.is_deleted(d))
-            docs = cache[key] = array("I", ids)
-            if len(cache) > 256:
-                cache.pop(next(iter(cache)))
+        docs = range_docs(searcher, self)
         if not docs:
             return matching.NullMatcher()
         return matching.ListMatcher(list(docs), all_weights=self.boost)
@@ -238,90 +299,189 @@ def _docs(s, q: Q.Query) -> set[int]:  # type: ignore[no-untyped-def]
     return set(s.docs_for_query(q))
 
 
-def _view_sets(index: SearchIndex, s, as_of: dt.date | None, show_withdrawn: bool,  # type: ignore[no-untyped-def]
-               statuses: list[str], since: dt.date | None, until: dt.date | None, publisher: str | None,
-               tags: list[str]) -> tuple[set[int] | None, set[int]]:
-    """(allowed docnums or None for all, hidden docnums): the current or as-of view and the filters, each
-    part computed once per searcher and reused (filter sets were rebuilt by Whoosh for every search)."""
-    hidden_parts: list[set[int]] = [index.view(("q", CHECKPOINT_DOC), lambda s: _docs(s, Q.Term("docid", CHECKPOINT_DOC)), s)]
-    allow_parts: list[set[int]] = []
+ViewPart = tuple[object, Q.Query]
+
+
+def _view_spec(as_of: dt.date | None, show_withdrawn: bool, statuses: list[str], since: dt.date | None,
+               until: dt.date | None, publisher: str | None, tags: list[str]
+               ) -> tuple[list[ViewPart], list[ViewPart]]:
+    """The current or as-of view and the filters: (parts that hide documents, parts that every shown
+    document must match), each a (cache key, query) pair."""
+    hidden: list[ViewPart] = [(("q", CHECKPOINT_DOC), Q.Term("docid", CHECKPOINT_DOC))]
+    allow: list[ViewPart] = []
     if as_of is None:
         # most documents are current: hide the few closed versions instead of allowing all the others
-        hidden_parts.append(index.view(("q", "closed"), lambda s: _docs(s, Q.Term("current", "0")), s))
+        hidden.append((("q", "closed"), Q.Term("current", "0")))
     else:
         moment = days.naive_utc(days.end_of_day(as_of))
-        allow_parts.append(index.view(("as_of", as_of), lambda s: _docs(s, Q.And([
+        allow.append((("as_of", as_of), Q.And([
             Q.DateRange("valid_from", None, moment),
-            Q.DateRange("valid_to", moment + dt.timedelta(microseconds=1), None)])), s))
+            Q.DateRange("valid_to", moment + dt.timedelta(microseconds=1), None)])))
     if not show_withdrawn:
-        hidden_parts.append(index.view(("q", WITHDRAWN), lambda s: _docs(s, Q.Term("status", WITHDRAWN)), s))
+        hidden.append((("q", WITHDRAWN), Q.Term("status", WITHDRAWN)))
     if statuses:
-        allow_parts.append(index.view(("status", tuple(sorted(statuses))), lambda s: _docs(
-            s, Q.Or([Q.Term("status", st) for st in statuses])), s))
+        allow.append((("status", tuple(sorted(statuses))), Q.Or([Q.Term("status", st) for st in statuses])))
     if since or until:
         lo = dt.datetime(since.year, since.month, since.day) if since else None
         hi = days.naive_utc(days.end_of_day(until)) if until else None
-        allow_parts.append(index.view(("published", lo, hi), lambda s: _docs(s, Q.DateRange("published", lo, hi)), s))
+        allow.append((("published", lo, hi), Q.DateRange("published", lo, hi)))
     if publisher and publisher.strip():
-        pq = phrase_query(publisher, ("publisher",))
-        allow_parts.append(index.view(("publisher", publisher.strip()), lambda s: _docs(s, pq), s))
+        allow.append((("publisher", publisher.strip()), phrase_query(publisher, ("publisher",))))
     for t in tags:
         term = normalize_tag(t)
-        allow_parts.append(index.view(("tag", term), lambda s, term=term: _docs(s, Q.Term("tag", term)), s))
+        allow.append((("tag", term), Q.Term("tag", term)))
+    return hidden, allow
+
+
+def _view_sets(index: SearchIndex, s, hidden_parts: list[ViewPart], allow_parts: list[ViewPart]  # type: ignore[no-untyped-def]
+               ) -> tuple[set[int] | None, set[int]]:
+    """Whoosh's path: (allowed docnums or None for all, hidden docnums), each part computed once per
+    searcher and reused (filter sets were rebuilt by Whoosh for every search)."""
+    hidden = [index.view(k, lambda s, q=q: _docs(s, q), s) for k, q in hidden_parts]
+    allowed = [index.view(k, lambda s, q=q: _docs(s, q), s) for k, q in allow_parts]
     allow: set[int] | None = None
-    for part in sorted(allow_parts, key=len):
+    for part in sorted(allowed, key=len):
         allow = set(part) if allow is None else allow & part
-    hidden = hidden_parts[0] if len(hidden_parts) == 1 else set().union(*hidden_parts)
-    return allow, hidden
+    return allow, (hidden[0] if len(hidden) == 1 else set().union(*hidden))
+
+
+def _executor(index: SearchIndex, s) -> Executor:  # type: ignore[no-untyped-def]
+    return index.view(("executor",), lambda s: Executor(s, range_docs), s)
+
+
+def _view_mask(index: SearchIndex, s, ex: Executor, hidden_parts: list[ViewPart],  # type: ignore[no-untyped-def]
+               allow_parts: list[ViewPart]) -> np.ndarray:
+    """The numpy path: the documents a search may show, as one mask (each part cached per searcher)."""
+    def part(key: object, q: Q.Query) -> np.ndarray:
+        return index.view(("mask", key), lambda s: ex.run(q)[0], s)  # type: ignore[no-any-return]
+    mask = ex.alive.copy()
+    for k, q in allow_parts:
+        mask &= part(k, q)
+    for k, q in hidden_parts:
+        mask &= ~part(k, q)
+    return mask
+
+
+def _top_by_score(docs: np.ndarray, scores: np.ndarray, want: int) -> list[tuple[float, int]]:
+    """Whoosh's TopCollector order: score descending, then docnum ascending; the first `want`."""
+    if not len(docs) or not want:
+        return []
+    if len(docs) > want:
+        kth = np.partition(scores, len(scores) - want)[len(scores) - want]
+        keep = scores >= kth
+        docs, scores = docs[keep], scores[keep]
+    order = np.lexsort((docs, -scores))[:want]
+    return [(float(scores[i]), int(docs[i])) for i in order]
+
+
+def _date_keys(index: SearchIndex, s) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """(undated, date) per document: `event_date` is the published date, or the recorded time when the
+    article has none; undated articles sort after every dated one, whichever way dates go."""
+    def compute(s) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+        pub = index.column("published", s)
+        ev_ = index.column("event_date", s)
+        undated = np.fromiter((v is None or v >= _NO_VALUE for v in pub), dtype=bool, count=len(pub))
+        dates = np.fromiter((0 if v is None else v for v in ev_), dtype=np.uint64, count=len(ev_))
+        return undated, dates
+    return index.view(("date_keys",), compute, s)  # type: ignore[no-any-return]
+
+
+_NO_VALUE = 2 ** 64 - 1  # a sortable numeric column's value for a document without one
+
+
+def _by_date(index: SearchIndex, s, docs: np.ndarray, sort: str, want: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Newest (`date`) or oldest first, ties by docnum; undated articles last either way."""
+    undated, dates = _date_keys(index, s)
+    d = dates[docs]
+    key = (np.uint64(_NO_VALUE) - d) if sort == "date" else d
+    order = np.lexsort((docs, key, undated[docs]))[:want]
+    return [int(x) for x in docs[order]]
+
+
+def _facet_codes(index: SearchIndex, s, fieldname: str) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
+    def compute(s) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
+        col = index.column(fieldname, s)
+        codes = {v: i for i, v in enumerate(dict.fromkeys(col))}
+        arr = np.fromiter(map(codes.__getitem__, col), dtype=np.int64, count=len(col))
+        return [str(k) if k not in (None, "", b"") else "" for k in codes], arr
+    return index.view(("facet", fieldname), compute, s)  # type: ignore[no-any-return]
+
+
+def _facets(index: SearchIndex, s, docs: np.ndarray) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+    out: dict[str, dict[str, int]] = {}
+    for name, fieldname in FACETS.items():
+        values, codes = _facet_codes(index, s, fieldname)
+        n = np.bincount(codes[docs], minlength=len(values)) if len(docs) else np.zeros(len(values), np.int64)
+        counts: dict[str, int] = {}
+        for v, c in zip(values, n.tolist(), strict=True):
+            if c and v:
+                counts[v] = counts.get(v, 0) + c
+        if name == "year":
+            out[name] = dict(sorted(counts.items(), reverse=True))
+        else:
+            out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+    return out
+
+
+def plan(text: str, statuses: list[str], since: dt.date | None, until: dt.date | None, publisher: str | None,
+         tags: list[str], as_of: dt.date | None, include_withdrawn: bool
+         ) -> tuple[Q.Query, tuple[list[ViewPart], list[ViewPart]]]:
+    """The query tree and the view parts of one search."""
+    if text.strip():
+        q, wants_withdrawn = parse_query(text)
+    else:
+        q, wants_withdrawn = Q.Every(), False
+    show_withdrawn = include_withdrawn or wants_withdrawn or WITHDRAWN in statuses
+    return _cache_ranges(q), _view_spec(as_of, show_withdrawn, statuses, since, until, publisher, tags)
+
+
+def execute(index: SearchIndex, s, q: Q.Query, views: tuple[list[ViewPart], list[ViewPart]], sort: str,  # type: ignore[no-untyped-def]
+            want: int, engine: str = "numpy") -> tuple[np.ndarray, list[tuple[float | None, int]]]:
+    """(every matching docnum shown by the views, ascending; the first `want` as (score, docnum) in order)
+    by the numpy engine or by Whoosh's own collector: the two give the same answers
+    (tests/test_fast_sameness.py)."""
+    hidden_parts, allow_parts = views
+    ex = _executor(index, s) if engine == "numpy" else None
+    top: list[tuple[float | None, int]] = []
+    if ex is not None and ex.supported:
+        shown = _view_mask(index, s, ex, hidden_parts, allow_parts)
+        mask, scores = ex.run(q, shown) if shown.any() else (shown, np.zeros(len(shown)))
+        matched = np.flatnonzero(mask & shown)
+        if sort == "relevance":
+            top = list(_top_by_score(matched, scores[matched], want))
+    else:
+        allow, hidden = _view_sets(index, s, hidden_parts, allow_parts)
+        found: list[int] = []
+        if allow is None or allow:
+            child: collectors.Collector = _Top(want) if sort == "relevance" else collectors.UnsortedCollector()
+            s.search_with_collector(q, collectors.FilterCollector(child, allow, hidden or None))
+            if sort == "relevance":
+                found = child.matched  # type: ignore[attr-defined]
+                top = child.results().top_n
+            else:
+                found = [d for _, d in child.items]  # type: ignore[attr-defined]
+        matched = np.asarray(sorted(found), dtype=np.int64)
+    if sort != "relevance":
+        top = [(None, d) for d in _by_date(index, s, matched, sort, want)]
+    return matched, top
 
 
 def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit: int, offset: int,
             statuses: list[str], since: dt.date | None, until: dt.date | None, publisher: str | None,
             tags: list[str], as_of: dt.date | None, sort: str, include_withdrawn: bool, facets: bool,
-            snippets: bool, want_suggestion: bool = True) -> SearchResults:
+            snippets: bool, want_suggestion: bool = True, engine: str = "numpy") -> SearchResults:
     t0 = time.perf_counter()
-    if text.strip():
-        q, wants_withdrawn = parse_query(text)
-    else:
-        q, wants_withdrawn = Q.Every(), False
-    q = _cache_ranges(q)
-    show_withdrawn = include_withdrawn or wants_withdrawn or WITHDRAWN in statuses
-
+    q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
     s = index.searcher()
-    allow, hidden = _view_sets(index, s, as_of, show_withdrawn, statuses, since, until, publisher, tags)
     want = offset + limit if limit else 1
-    matched: list[int] = []
-    top: list[tuple[float | None, int]] = []
-    if allow is None or allow:
-        if sort == "relevance":
-            child: collectors.Collector = _Top(want)
-        else:
-            child = collectors.UnsortedCollector()
-        fc = collectors.FilterCollector(child, allow, hidden or None)
-        s.search_with_collector(q, fc)
-        if sort == "relevance":
-            matched = child.matched  # type: ignore[attr-defined]
-            top = child.results().top_n
-        else:
-            matched = [d for _, d in child.items]  # type: ignore[attr-defined]
-            dates = index.column("event_date", s)
-            if sort == "date":
-                best = heapq.nsmallest(want, matched, key=lambda d: (-dates[d], d))
-            else:
-                best = heapq.nsmallest(want, matched, key=lambda d: (dates[d], d))
-            top = [(None, d) for d in best]
-    results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter())
+    matched, top = execute(index, s, q, views, sort, want, engine)
+    # a query's expanded terms per field, once per index generation (Whoosh looks each up in every segment)
+    words = index.view(("highlight words",), lambda s: {}, s)
+    if len(words) > 1000:
+        words.clear()
+    results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter(words))
     total = len(matched)
-
-    facet_counts: dict[str, dict[str, int]] = {}
-    if facets:
-        for name, fieldname in FACETS.items():
-            col = index.column(fieldname, s)
-            counts = {str(k): v for k, v in Counter(map(col.__getitem__, matched)).items()
-                      if k not in (None, "", b"")}
-            facet_counts[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
-            if name == "year":
-                facet_counts[name] = dict(sorted(counts.items(), reverse=True))
+    facet_counts = _facets(index, s, matched) if facets else {}
 
     hits: list[SearchHit] = []
     if limit:

@@ -1,0 +1,125 @@
+"""The postings decoder and its sidecar files: equal to Whoosh's matcher on every term, never trusted stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archivist.archive import Archive
+from index import postings as P
+
+FIELDS = ("title", "body", "url", "publisher", "tag", "status", "year", "id", "current")
+WORDS = ["handel", "ludźmi", "policja", "Szczecin", "Łódź", "kradzież", "samochodu", "raport", "praca", "przymusowa", "szkoła", "dzieci", "rodzice", "seniorka", "oszuści", "dzwonili", "minister", "zdrowia", "szpital", "pacjentów", "wybory", "prezydent"]
+
+
+def _articles(n: int) -> list[dict]:  # type: ignore[type-arg]
+    out = []
+    for i in range(n):
+        body = " ".join(WORDS[(i * 7 + k * 3) % len(WORDS)] for k in range(40 + i % 300))
+        out.append(dict(title=f"{WORDS[i % len(WORDS)]} {WORDS[(i * 5) % len(WORDS)]} {i}", body=body,
+                        published=dt.date(2010 + i % 12, 1 + i % 12, 1 + i % 28) if i % 9 else None,
+                        publisher=f"KWP {WORDS[i % 5]}", url=f"https://example.pl/a/{i}",
+                        tags=["policja"] if i % 4 == 0 else []))
+    return out
+
+
+@pytest.fixture(scope="module")
+def arc(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with Archive.open(tmp_path_factory.mktemp("p") / "archive", actor="test:fast") as a:
+        ids = [a.publish(**kw) for kw in _articles(160)]  # 160 one-article commits: merges, deletions
+        for aid in ids[::13]:
+            a.archive(aid, "test")
+        a.tag(ids[3], "ważne")
+        yield a
+
+
+def _segments(arc: Archive) -> list:  # type: ignore[type-arg]
+    s = arc.index.searcher()
+    return [r for r, _ in s.reader().leaf_readers()]
+
+
+def test_decoder_equals_whoosh_matcher_on_every_term(arc: Archive) -> None:
+    segs = _segments(arc)
+    assert len(segs) > 1 and any(r.has_deletions() for r in segs)
+    checked = 0
+    for r in segs:
+        for direct in (True, False):
+            for f in FIELDS:
+                fp = P.decode_field(r, f, direct=direct)
+                for tbytes, _ti in P._field_terms(r, f):
+                    ids, ws = P._matcher_postings(r, f, tbytes)
+                    got = fp.postings(tbytes)
+                    assert got is not None, (f, tbytes)
+                    assert got[0].tolist() == ids, (f, tbytes)
+                    assert got[1].astype(np.float64).tolist() == ws, (f, tbytes)
+                    checked += 1
+                assert fp.postings(b"\xffno such term") is None
+    assert checked > 1000
+
+
+def test_block_boundaries(arc: Archive) -> None:
+    """Terms longer than one block of 128 postings decode across blocks."""
+    r = max(_segments(arc), key=lambda r: r.doc_count_all())
+    fp = P.decode_field(r, "body")
+    assert int(np.diff(fp.starts).max()) > 128
+
+
+def test_sidecar_is_reused_and_never_trusted_for_another_segment(arc: Archive, tmp_path: Path) -> None:
+    r = _segments(arc)[0]
+    path = P.sidecar_path(r)
+    assert path is not None
+    got = P.segment_postings(r, ("body",))
+    assert path.exists()
+    ident = P._identity(r)
+    mapped = P.read_sidecar(path, ident)
+    assert mapped is not None
+    assert np.array_equal(mapped["body"].docs, got["body"].docs)
+    assert P.read_sidecar(path, {**ident, "docs": ident["docs"] + 1}) is None
+    assert P.read_sidecar(path, {**ident, "segment": "MAIN_other"}) is None
+    torn = tmp_path / "torn"
+    torn.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert P.read_sidecar(torn, ident) is None
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not a sidecar at all")
+    assert P.read_sidecar(garbage, ident) is None
+
+
+def test_sidecars_of_merged_segments_are_cleaned(arc: Archive) -> None:
+    folder = arc.index.root
+    for r in _segments(arc):
+        P.segment_postings(r, ("title",))
+    live = {r.segment().segment_id() for r in _segments(arc)}
+    for i in range(12):  # enough one-article commits to merge small segments
+        arc.publish(title=f"nowy artykuł {i}", body="treść " * 5)
+    arc.search("artykuł")
+    now = {r.segment().segment_id() for r in _segments(arc)}
+    gone = live - now
+    assert gone
+    left = {p.name for p in folder.glob("*" + P.SUFFIX)}
+    assert not any(g + P.SUFFIX in left for g in gone)
+
+
+def test_field_lengths_match_whoosh(arc: Archive) -> None:
+    for r in _segments(arc):
+        for f in ("title", "body"):
+            lens = P.field_lengths(r, f)
+            for d in range(0, r.doc_count_all(), 3):
+                want = r.doc_field_length(d, f, 0) or 0
+                assert lens[d] == want
+
+
+def test_a_catch_up_writes_the_sidecars_of_its_segments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from index import projection
+
+    for at_commit in (True, False):
+        monkeypatch.setattr(projection, "SIDECARS_AT_COMMIT", at_commit)
+        with Archive.open(tmp_path / f"a{at_commit}", actor="test") as a:
+            a.publish(title="policja w Szczecinie", body="handel ludźmi")
+            segs = [r.segment().segment_id() for r in _segments(a)]
+            written = {p.name for p in a.index.root.glob("*" + P.SUFFIX)}
+            assert ({s + P.SUFFIX for s in segs} <= written) is at_commit
+            assert a.search("policja").total == 1  # and the first search writes them otherwise
+            assert {s + P.SUFFIX for s in segs} <= {p.name for p in a.index.root.glob("*" + P.SUFFIX)}
