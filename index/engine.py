@@ -27,7 +27,7 @@ from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 
 from index.phrases import TermPositions, plain_parts, pst_buffer, tree
-from index.postings import FieldPostings, LayoutError, field_lengths, segment_postings
+from index.postings import FieldPostings, LayoutError, field_lengths, matcher_postings, segment_postings
 
 # Fields decoded into the sidecar: the text fields queries rank by and the keyword fields they filter on
 # (one posting per document). Terms of other fields (`id`, `docid`) are read through Whoosh when asked.
@@ -65,13 +65,7 @@ class _Segment:
         if ti.is_inlined():
             ids, ws, _ = ti.inlined_postings()
             return np.asarray(ids, dtype=np.uint32), np.asarray(ws, dtype=np.float64)
-        m = terms.matcher(field, tbytes, self.reader.schema[field].format)
-        ids_: list[int] = []
-        wts: list[float] = []
-        while m.is_active():
-            ids_.append(m.id())
-            wts.append(m.weight())
-            m.next()
+        ids_, wts = matcher_postings(self.reader, field, tbytes)
         return np.asarray(ids_, dtype=np.uint32), np.asarray(wts, dtype=np.float64)
 
 

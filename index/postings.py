@@ -143,7 +143,7 @@ def _absolute(deltas: list[int], sizes: list[int]) -> np.ndarray:
     return (c - np.repeat(base, sz)).astype(np.uint32)
 
 
-def _matcher_postings(reader, field: str, tbytes: bytes) -> tuple[list[int], list[float]]:  # type: ignore[no-untyped-def]
+def matcher_postings(reader, field: str, tbytes: bytes) -> tuple[list[int], list[float]]:  # type: ignore[no-untyped-def]
     """One term's postings through Whoosh's matcher (deletions not applied): the fallback and the reference."""
     m = reader._terms.matcher(field, tbytes, reader.schema[field].format)
     ids: list[int] = []
@@ -203,7 +203,7 @@ def decode_field(reader, field: str, direct: bool = True) -> FieldPostings:  # t
     else:
         ids: list[int] = []
         for tbytes, _ti in _field_terms(reader, field):
-            i, w = _matcher_postings(reader, field, tbytes)
+            i, w = matcher_postings(reader, field, tbytes)
             terms.append(tbytes)
             counts.append(len(i))
             ids.extend(i)

@@ -50,7 +50,7 @@ def test_decoder_equals_whoosh_matcher_on_every_term(arc: Archive) -> None:
             for f in FIELDS:
                 fp = P.decode_field(r, f, direct=direct)
                 for tbytes, _ti in P._field_terms(r, f):
-                    ids, ws = P._matcher_postings(r, f, tbytes)
+                    ids, ws = P.matcher_postings(r, f, tbytes)
                     got = fp.postings(tbytes)
                     assert got is not None, (f, tbytes)
                     assert got[0].tolist() == ids, (f, tbytes)
