@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archivist import errors
-from archivist.textutil import printable
+from archivist.textutil import VERSION_WORDS, plural, printable, revision
 
 _json = msgspec.json.Encoder()
 
@@ -65,7 +65,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"archive": str(a.root.resolve()), "head": a.log.head()})
         else:
-            out.print(Text(f"Archive ready at {a.root.resolve()} ({a.log.head()} events)."))
+            out.print(Text(f"Archive ready at {a.root.resolve()} ({plural(a.log.head(), 'event')})."))
             out.print(Text(f"Drop files into {a.root.resolve() / 'inbox'} and run `archivist watch`, "
                            "or `archivist ingest PATH`."))
     return 0
@@ -94,7 +94,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         for change in view.urls[:-1]:
             meta.add_row("earlier", _lit(f"{change.url} (until {_fmt_time(view.urls[view.urls.index(change) + 1].recorded_at)})"))
         meta.add_row("tags", _lit(", ".join(view.tags) or "none"))
-        meta.add_row("versions", _lit(f"{view.versions} (last change {_fmt_time(view.changed_at)})"))
+        meta.add_row("revision", _lit(f"{revision(view.versions, view.versions)} · event {view.version} "
+                                      f"(last change {_fmt_time(view.changed_at)})"))
         out.print(Text(printable(view.title), style="bold"))
         out.print(meta)
         out.print()
@@ -108,12 +109,15 @@ def cmd_history(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"id": a.article(args.id).id, "events": entries})
             return 0
-        table = Table(title=Text(f"History of {a.article(args.id).id}"))
-        for col in ("#", "recorded", "by", "event", "what", "source file"):
+        revisions = {v.position: v.version for v in a.versions(args.id)}
+        table = Table(title=Text(f"History of {a.article(args.id).id}"),
+                      caption=Text(VERSION_WORDS, style="dim", justify="left"))
+        for col in ("event", "log #", "recorded", "by", "type", "what", "source file"):
             table.add_column(col)
         for e in entries:
-            table.add_row(_lit(e.position), _lit(_fmt_time(e.recorded_at)), _lit(e.actor), _lit(e.type.removeprefix("Article")),
-                          _lit(e.summary), _lit(e.source_file or ""))
+            what = (f"revision {revisions[e.position]}: " if e.position in revisions else "") + e.summary
+            table.add_row(_lit(e.version), _lit(e.position), _lit(_fmt_time(e.recorded_at)), _lit(e.actor),
+                          _lit(e.type.removeprefix("Article")), _lit(what), _lit(e.source_file or ""))
         out.print(table)
     return 0
 
@@ -202,11 +206,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(report)
         elif report.ok:
-            out.print(Text(f"OK: {report.records} records, hash chain intact; {report.blobs} sources re-hashed."))
+            out.print(Text(f"OK: {plural(report.records, 'record')}, hash chain intact; "
+                           f"{plural(report.blobs, 'source')} re-hashed."))
         else:
             for p in report.problems:
                 err.print(Text(f"{p.kind}: {p.detail}"))
-            err.print(Text(f"{len(report.problems)} problem(s) found."))
+            err.print(Text(f"{plural(len(report.problems), 'problem')} found."))
         return 0 if report.ok else errors.IntegrityError.exit_code
 
 

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from archivist import errors
 from archivist.cli import _open, emit_json, err, out
-from archivist.textutil import printable
+from archivist.textutil import plural, printable
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -36,10 +36,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         for o in summary.outcomes:
             if o.result == "rejected":
-                err.print(Text(f"rejected {printable(o.file)}: {printable(o.reason or '')}"))
-        out.print(Text(f"{summary.files} files: {summary.ingested} ingested, {summary.revised} revised, "
+                err.print(Text(f"rejected {printable(o.file)}: {printable(o.reason or '')}"
+                               + (" (recorded before)" if o.known else "")))
+        out.print(Text(f"{plural(summary.files, 'file')}: {summary.ingested} ingested, {summary.revised} revised, "
                        f"{summary.duplicate} duplicate, {summary.rejected} rejected"
-                       + (f", {summary.relocations} relocations" if summary.relocations else "")))
+                       + (f", {plural(summary.relocations, 'relocation')}" if summary.relocations else "")))
     return errors.InputRejected.exit_code if summary.rejected else 0
 
 

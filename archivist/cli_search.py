@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from archivist.cli import _open, emit_json, out, parse_date
-from archivist.textutil import printable
+from archivist.textutil import plural, printable
 
 
 def _marked(text: str, marks: list[tuple[int, int]], style: str = "bold yellow") -> Text:
@@ -43,7 +43,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             if h.snippet:
                 out.print(Text("     ") + _marked(h.snippet, h.marks))
         shown = f"{args.offset + 1}–{args.offset + len(res.hits)} of " if res.hits else ""
-        out.print(Text(f"\n{shown}{res.total} articles ({res.took_ms:.0f} ms)", style="bold"))
+        out.print(Text(f"\n{shown}{plural(res.total, 'article')} ({res.took_ms:.0f} ms)", style="bold"))
         if res.facets:
             for name, counts in res.facets.items():
                 if counts:
@@ -63,7 +63,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"checkpoint": cp, "articles": n, "seconds": round(took, 2)})
         else:
-            out.print(Text(f"index rebuilt from the log: {n} articles, log position {cp}, {took:.1f} s"))
+            out.print(Text(f"index rebuilt from the log: {plural(n, 'article')}, log #{cp}, {took:.1f} s"))
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 
 from archivist.cli import emit_json, out
+from archivist.textutil import plural
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -24,8 +25,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(stats)
     elif args.no_tui:
-        out.print(Text(f"demo archive at {args.archive}: {stats.articles} articles "
-                       f"({', '.join(f'{k} {v}' for k, v in stats.by_status.items())}), {stats.events} events"))
+        out.print(Text(f"demo archive at {args.archive}: {plural(stats.articles, 'article')} "
+                       f"({', '.join(f'{k} {v}' for k, v in stats.by_status.items())}), "
+                       f"{plural(stats.events, 'event')}"))
     if args.no_tui or args.json:
         return 0
     from tui.app import make_app

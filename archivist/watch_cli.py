@@ -17,7 +17,7 @@ from typing import Any
 from rich.text import Text
 
 from archivist.cli import _json, _open, emit_json, out
-from archivist.textutil import printable
+from archivist.textutil import plural, printable
 
 
 def _seconds(text: str) -> float:
@@ -73,7 +73,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def _human(o: Any) -> Text:
     what = {"ingested": f"{o.new} new" if o.new else "", "revised": f"{o.revised} revised"}.get(o.result, "")
     if o.relocations:
-        what = ", ".join(x for x in (what, f"{o.relocations} relocations") if x)
+        what = ", ".join(x for x in (what, plural(o.relocations, "relocation")) if x)
     line = f"{o.result:<9} {o.file}"
     if what:
         line += f" ({what})"
