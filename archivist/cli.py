@@ -26,7 +26,7 @@ from rich.text import Text
 from archivist import cli_ingest, cli_search, cli_tui, errors, watch_cli
 from archivist.addresses import AddressError, normalize_url
 from archivist.cli_common import emit_json, err, lit, open_archive, out, parse_date
-from archivist.textutil import printable
+from archivist.textutil import VERSION_WORDS, plural, printable, revision
 
 if TYPE_CHECKING:
     from archivist.archive import Archive
@@ -46,7 +46,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group})
         else:
             shared = f", shared with group {a.group}" if a.group else ", private to you"
-            out.print(Text(f"Archive ready at {a.root.resolve()} ({a.head()} events{shared})."))
+            out.print(Text(f"Archive ready at {a.root.resolve()} ({plural(a.head(), 'event')}{shared})."))
             out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
                            "or `archivist ingest PATH`."))
     return 0
@@ -69,7 +69,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         for change in view.urls[:-1]:
             meta.add_row("earlier", lit(f"{change.url} (until {_fmt_time(view.urls[view.urls.index(change) + 1].recorded_at)})"))
         meta.add_row("tags", lit(", ".join(view.tags) or "none"))
-        meta.add_row("versions", lit(f"{view.versions} (last change {_fmt_time(view.changed_at)})"))
+        meta.add_row("revision", lit(f"{revision(view.versions, view.versions)} · event {view.version} "
+                                     f"(last change {_fmt_time(view.changed_at)})"))
         out.print(Text(printable(view.title), style="bold"))
         out.print(meta)
         out.print()
@@ -83,12 +84,15 @@ def cmd_history(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"id": a.article(args.id).id, "events": entries})
             return 0
-        table = Table(title=Text(f"History of {a.article(args.id).id}"))
-        for col in ("#", "recorded", "by", "event", "what", "source file"):
+        revisions = {v.position: v.version for v in a.versions(args.id)}
+        table = Table(title=Text(f"History of {a.article(args.id).id}"),
+                      caption=Text(VERSION_WORDS, style="dim", justify="left"))
+        for col in ("event", "log #", "recorded", "by", "type", "what", "source file"):
             table.add_column(col)
         for e in entries:
-            table.add_row(lit(e.position), lit(_fmt_time(e.recorded_at)), lit(e.actor), lit(e.type.removeprefix("Article")),
-                          lit(e.summary), lit(e.source_file or ""))
+            what = (f"revision {revisions[e.position]}: " if e.position in revisions else "") + e.summary
+            table.add_row(lit(e.version), lit(e.position), lit(_fmt_time(e.recorded_at)), lit(e.actor),
+                          lit(e.type.removeprefix("Article")), lit(what), lit(e.source_file or ""))
         out.print(table)
     return 0
 
@@ -245,11 +249,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
             for w in report.warnings:
                 err.print(Text(f"warning: {printable(w)}"))
             if report.ok:
-                out.print(Text(f"OK: {report.records} records, hash chain intact; {report.blobs} sources re-hashed."))
+                out.print(Text(f"OK: {plural(report.records, 'record')}, hash chain intact; "
+                               f"{plural(report.blobs, 'source')} re-hashed."))
             else:
                 for p in report.problems:
                     err.print(Text(f"{p.kind}: {p.detail}"))
-                err.print(Text(f"{len(report.problems)} problem(s) found."))
+                err.print(Text(f"{plural(len(report.problems), 'problem')} found."))
         return 0 if report.ok else errors.IntegrityError.exit_code
 
 

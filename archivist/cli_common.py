@@ -33,10 +33,6 @@ def lit(value: object) -> Text:
     return Text(printable("" if value is None else str(value)))
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{n} {word if n == 1 else words or word + 's'}"
-
-
 def parse_date(text: str) -> dt.date:
     """YYYY, YYYY-MM or YYYY-MM-DD: the first day it names (for --since and --as-of; see `store.days`)."""
     try:

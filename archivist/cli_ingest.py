@@ -9,8 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from archivist import errors
-from archivist.cli_common import emit_json, err, open_archive, out, plural
-from archivist.textutil import printable
+from archivist.cli_common import emit_json, err, open_archive, out
+from archivist.textutil import plural, printable
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -34,10 +34,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         for o in summary.outcomes:
             if o.result == "rejected":
-                err.print(Text(f"rejected {printable(o.file)}: {printable(o.reason or '')}"))
+                err.print(Text(f"rejected {printable(o.file)}: {printable(o.reason or '')}"
+                               + (" (recorded before)" if o.known else "")))
         out.print(Text(f"{plural(summary.files, 'file')}: {summary.ingested} ingested, {summary.revised} revised, "
                        f"{summary.duplicate} duplicate, {summary.rejected} rejected"
-                       + (f", {summary.relocations} relocations" if summary.relocations else "")))
+                       + (f", {plural(summary.relocations, 'relocation')}" if summary.relocations else "")))
     return errors.InputRejected.exit_code if summary.rejected else 0
 
 

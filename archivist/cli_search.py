@@ -7,8 +7,8 @@ import time
 
 from rich.text import Text
 
-from archivist.cli_common import count, emit_json, open_archive, out, parse_date, parse_last_date, plural
-from archivist.textutil import printable
+from archivist.cli_common import count, emit_json, open_archive, out, parse_date, parse_last_date
+from archivist.textutil import plural, printable
 
 LIMIT = 10
 
@@ -91,7 +91,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"checkpoint": cp, "articles": n, "seconds": round(took, 2)})
         else:
-            out.print(Text(f"index rebuilt from the log: {n} articles, log position {cp}, {took:.1f} s"))
+            out.print(Text(f"index rebuilt from the log: {plural(n, 'article')}, log #{cp}, {took:.1f} s"))
     return 0
 
 

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from archivist import errors
 from archivist.cli_common import emit_json, err, out
+from archivist.textutil import plural
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -38,8 +39,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(stats)
     elif args.no_tui:
-        out.print(Text(f"demo archive at {args.archive}: {stats.articles} articles "
-                       f"({', '.join(f'{k} {v}' for k, v in stats.by_status.items())}), {stats.events} events"))
+        out.print(Text(f"demo archive at {args.archive}: {plural(stats.articles, 'article')} "
+                       f"({', '.join(f'{k} {v}' for k, v in stats.by_status.items())}), "
+                       f"{plural(stats.events, 'event')}"))
     if args.no_tui or args.json:
         return 0
     from tui.app import make_app

@@ -17,3 +17,24 @@ def printable(text: str) -> str:
 def folded(word: str) -> str:
     """Lower case without diacritics (the search index's `fold`): what the UI compares words by."""
     return fold(word.lower())
+
+
+_IRREGULAR = {"match": "matches", "copy": "copies", "entry": "entries", "this": "these"}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 article`, `2 articles`, `0 articles`: the one way counts are written, in the CLI and the UI (never
+    "article(s)"). `many` when the plural is irregular and not listed here."""
+    return f"{n} {word if n == 1 else many or _IRREGULAR.get(word) or word + 's'}"
+
+
+# The three numbers an article carries, named the same in the CLI and the UI (and explained in both).
+VERSION_WORDS = (
+    "revision N of M: the article's text — revision 1 as first published, then one per change of title or "
+    "text.  event N: the article's own count of recorded events (published, archived, tagged…); "
+    "`--expect-version N` checks it.  log #P: an event's position in the whole archive's log."
+)
+
+
+def revision(n: int, of: int) -> str:
+    return f"revision {n} of {of}"

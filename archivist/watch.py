@@ -42,6 +42,7 @@ from archivist.ingest.paths import files_under, folder_tag, is_candidate
 from archivist.ingest.registry import MAX_BYTES
 from archivist.ingest.service import Ingestor
 from archivist.results import REJECTED, FileOutcome
+from archivist.textutil import plural
 
 DONE, REJECTED_DIR = ".done", ".rejected"
 LOCK_NAME = ".watch.lock"
@@ -356,7 +357,7 @@ class Watcher:
             except errors.IntegrityError:
                 raise
             except Exception as exc:
-                self._note("warning", "batch", f"a batch of {len(todo)} files failed ({_describe(exc)}); "
+                self._note("warning", "batch", f"a batch of {plural(len(todo), 'file')} failed ({_describe(exc)}); "
                            "taking them one at a time")
         for item in todo:
             if self.stop_event.is_set():

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from archivist.cli_common import emit_json, json_encoder, open_archive, out
-from archivist.textutil import printable
+from archivist.textutil import plural, printable
 
 if TYPE_CHECKING:  # the watcher (and watchdog) load only when `watch` runs
     from archivist.watch import WatchLog, WatchOutcome
@@ -76,7 +76,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def _human(o: WatchOutcome) -> Text:
     what = {"ingested": f"{o.new} new" if o.new else "", "revised": f"{o.revised} revised"}.get(o.result, "")
     if o.relocations:
-        what = ", ".join(x for x in (what, f"{o.relocations} relocations") if x)
+        what = ", ".join(x for x in (what, plural(o.relocations, "relocation")) if x)
     line = f"{o.result:<9} {o.file}"
     if what:
         line += f" ({what})"

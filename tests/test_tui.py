@@ -299,6 +299,11 @@ async def test_history_lists_every_event_with_actor_and_source(archive_root: Pat
 
 # --- actions --------------------------------------------------------------------------------------------------------
 
+def listed(bindings: list) -> list:  # type: ignore[type-arg]
+    """The bindings the help and the palette list: not the fallbacks saying why an action does not apply."""
+    return [b for b in bindings if not b.action.startswith("why_not(")]
+
+
 async def _dialog(pilot, app: ArchivistApp, key: str) -> ActionDialog:  # type: ignore[no-untyped-def]
     await pilot.press(key)
     await pilot.pause()
@@ -471,8 +476,10 @@ async def test_help_lists_every_binding(archive_root: Path, ids: dict[str, str])
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app.screen.query_one("#help-keys", Static))
-        for b in ArticleScreen.BINDINGS:
+        for b in listed(ArticleScreen.BINDINGS):
             assert b.description in text  # type: ignore[union-attr]
+        assert "Why" not in text  # a key's "why not" fallback is no command of its own
+        assert "revision N of M" in screen_text(app.screen.query_one("#help-numbers", Static))
 
 
 def test_every_binding_has_a_description() -> None:
@@ -509,8 +516,10 @@ async def test_command_palette_offers_the_actions(archive_root: Path, ids: dict[
 
         provider = ActionsProvider(screen)
         names = [hit.text async for hit in provider.discover()]
-        for b in ArticleScreen.BINDINGS:
-            assert b.description in names  # type: ignore[union-attr]
+        for b in listed(ArticleScreen.BINDINGS):
+            if b.action not in ("restore", "untag"):
+                assert b.description in names  # type: ignore[union-attr]
+        assert "Restore" not in names and "Untag" not in names  # live, no tags: not offered
 
 
 # --- the archive as it stood on a day; what changed between versions ------------------------------------------------
@@ -637,7 +646,10 @@ async def test_article_as_of_shows_that_day_and_refuses_actions(tmp_path: Path) 
         banner = screen.query_one("#art-asof", Static)
         assert banner.display
         assert "As of 2016-02-01 (recorded time) — actions disabled" in screen_text(banner)
-        assert "2 later event(s)" in screen_text(screen.query_one("#art-history-head", Static))
+        assert "2 later events, recorded after 2016-02-01, are not shown" in screen_text(
+            screen.query_one("#art-history-head", Static))
+        footer = _footer_fits(screen, SIZE[0])
+        assert "Back" in footer and not any(w in footer for w in ("Archive", "Tag", "Relocate", "Withdraw"))
         for key in ("a", "w", "t", "u", "m", "r"):
             await pilot.press(key)
             await pilot.pause()
@@ -675,13 +687,13 @@ async def test_diff_from_the_timeline(tmp_path: Path) -> None:
         await pilot.pause()
         events = screen.query_one("#art-history", OptionList)
         assert app.focused is events and events.highlighted == 0
-        assert "Revised v2" in screen_text(events)
+        assert "Revised   revision 2: " in screen_text(events)
         await pilot.press("down", "enter")  # the revision
         await settle(pilot, app)
         diff = app.screen
         assert isinstance(diff, DiffScreen) and diff.version == 2
         head = screen_text(diff.query_one("#diff-head", Static))
-        assert f"version 1 ({FIXED_TIME}, fixture:test) → version 2 ({FIXED_TIME}, cli:ola)" in head
+        assert f"revision 1 ({FIXED_TIME}, fixture:test) → revision 2 ({FIXED_TIME}, cli:ola)" in head
         body = diff.query_one("#diff-body", Static).content
         title = diff.query_one("#diff-title", Static).content
         assert isinstance(body, Text) and isinstance(title, Text)
@@ -728,7 +740,7 @@ async def test_diff_is_in_help_and_the_palette(tmp_path: Path) -> None:
         assert "As of date" in names
         screen = await open_article(pilot, app, "komunikatu", ids["A"])
         names = [hit.text async for hit in ActionsProvider(screen).discover()]
-        assert "Diff with previous version" in names
+        assert "Diff" in names
         await pilot.press("d")
         await settle(pilot, app)
         await pilot.press("f1")
@@ -792,3 +804,151 @@ def test_demo_builds_once_and_is_idempotent(tmp_path: Path) -> None:
         assert {"policja", "krakow", "mswia"} <= tags  # folder names became tags
     helptext = run_cli(root, "--help").out
     assert "tui" in helptext and "demo" in helptext
+
+
+# --- footer, refusals, snippets, plurals, numbers, diff navigation, typing (issue 11, defect 13) -------------------
+
+def _footer_fits(screen, width: int) -> str:  # type: ignore[no-untyped-def]
+    """The footer's text, after checking that no key is cut off at `width` columns."""
+    from textual.widgets._footer import FooterKey
+
+    keys = [k for k in screen.query(FooterKey) if k.display]
+    assert keys and all(k.region.right <= width for k in keys), [(k.description, k.region) for k in keys]
+    for k in keys:
+        assert k.description in screen_text(k), k.description  # shown whole
+    return " ".join(k.description for k in keys)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@aio
+async def test_the_footer_fits_and_offers_only_what_applies(archive_root: Path, ids: dict[str, str],
+                                                            width: int) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot, app)
+        assert "Help" in _footer_fits(app.screen, width)
+        live = await open_article(pilot, app, "raport", ids[ARTICLES[0]["title"]])
+        text = _footer_fits(live, width)
+        assert all(w in text for w in ("Back", "Archive", "Relocate", "Withdraw", "Tag", "Diff", "Help"))
+        assert "Restore" not in text and "Untag" not in text  # live, and without tags
+        await pilot.press("escape")
+        await settle(pilot, app)
+        app.screen.query_one("#query", Input).value = ""
+        archived = await open_article(pilot, app, "wnuczka", ids[ARTICLES[1]["title"]])
+        text = _footer_fits(archived, width)
+        assert "Restore" in text and "Archive" not in text
+
+
+@aio
+async def test_a_on_an_archived_article_says_so_without_a_dialog(archive_root: Path, ids: dict[str, str]) -> None:
+    aid = ids[ARTICLES[1]["title"]]  # archived by the fixture
+    before = len(_events(archive_root, aid))
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "wnuczka", aid)
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.screen is screen  # no dialog
+        notes = [n.message for n in app._notifications]
+        assert any("archived already: banner: Strona znajduje się w archiwum" in m for m in notes), notes
+        await pilot.press("u")  # no tags either
+        await pilot.pause()
+        assert app.screen is screen and any("has no tags" in m for m in (n.message for n in app._notifications))
+        await _dialog(pilot, app, "r")  # what applies still opens its dialog
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(_events(archive_root, aid)) == before
+
+
+def test_snippets_are_cut_at_word_boundaries() -> None:
+    from tui.render import window
+
+    text = ("W ubiegłym tygodniu zakończyły się ogólnopolskie ćwiczenia z reagowania na incydenty "
+            "cyberbezpieczeństwa, w których udział wzięło szesnaście urzędów wojewódzkich oraz służby.")
+    words = set(text.split())
+    for width in range(20, len(text)):
+        for marks in ([], [(text.index("udział"), text.index("udział") + 6)]):
+            piece, shifted = window(text, marks, width)
+            inner = piece.removeprefix("… ").removesuffix(" …")
+            assert set(inner.split()) <= words, (width, piece)
+            assert len(inner) <= width
+            for a, b in shifted:
+                assert piece[a:b] == "udział"
+
+
+@aio
+async def test_one_hit_is_one_article(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"wnuczka")
+        await settle(pilot, app)
+        summary = screen_text(app.screen.query_one("#summary", Static))
+        assert "1 article " in summary + " " and "1 articles" not in summary
+
+
+@aio
+async def test_an_article_names_its_revision_and_event(tmp_path: Path) -> None:
+    ids = build_history(tmp_path / "a")
+    app = make_app(tmp_path / "a", time_format=fixed_time)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_article(pilot, app, "komunikatu", ids["A"])
+        meta = screen_text(screen.query_one("#art-meta", Static))
+        assert f"{ids['A']} · revision 2 of 2 · event 3" in meta
+        assert "version" not in meta
+
+
+LONG_BODY = "\n\n".join(f"Akapit {i}: policjanci z komendy przypominają o zasadach bezpieczeństwa na drogach "
+                        f"i w domu, sprawa numer {i} z wielu podobnych." for i in range(40))
+
+
+@aio
+async def test_the_diff_opens_at_the_first_change_and_walks_the_changes(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a", actor="fixture:test") as a:
+        aid = a.publish(title="Długi komunikat", body=LONG_BODY, published=dt.date(2020, 1, 1))
+        a.revise(aid, body=LONG_BODY.replace("sprawa numer 22 ", "sprawa numer 220 ")
+                 .replace("sprawa numer 35 ", "sprawa numer 350 "))
+    app = make_app(tmp_path / "a", time_format=fixed_time)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await app.push_screen(DiffScreen(aid, 2))
+        await settle(pilot, app)
+        diff = app.screen
+        assert isinstance(diff, DiffScreen) and len(diff.change_rows) == 2
+        scroll = diff.query_one("#diff-scroll")
+
+        def in_view(row: int) -> bool:
+            return scroll.scroll_y <= row < scroll.scroll_y + scroll.scrollable_content_region.height
+
+        assert scroll.scroll_y > 0 and in_view(diff.change_rows[0])  # opened at the first change
+        await pilot.press("c")
+        await pilot.pause()
+        assert in_view(diff.change_rows[1]) and not in_view(diff.change_rows[0])
+        await pilot.press("c")  # no third change: says so, stays
+        await pilot.pause()
+        assert in_view(diff.change_rows[1])
+        await pilot.press("C")
+        await pilot.pause()
+        assert in_view(diff.change_rows[0])
+        descriptions = {b.description for b in DiffScreen.BINDINGS}  # type: ignore[union-attr]
+        assert {"Next change", "Previous change"} <= descriptions
+
+
+@aio
+async def test_typing_in_the_results_goes_on_with_the_query(archive_root: Path, ids: dict[str, str]) -> None:
+    app = make_app(archive_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"policja")
+        await settle(pilot, app)
+        await pilot.press("enter")  # to the results
+        await pilot.pause()
+        assert isinstance(app.focused, ResultList)
+        await pilot.press(*" wnuczka")
+        await settle(pilot, app)
+        query = app.screen.query_one("#query", Input)
+        assert app.focused is query and query.value == "policja wnuczka"
+        assert result_ids(app) == [ids[ARTICLES[1]["title"]]]
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("slash")  # a bound key keeps its meaning
+        await pilot.pause()
+        assert app.focused is query and query.value == "policja wnuczka"

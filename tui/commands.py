@@ -11,6 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 _SKIP_ACTIONS = {"command_palette"}
+_EXPLAINERS = ("why_not(",)  # a key's fallback that says why its action does not apply: not a command
 
 
 def _own_bindings(obj: type, stop: type) -> list[Binding]:
@@ -19,7 +20,8 @@ def _own_bindings(obj: type, stop: type) -> list[Binding]:
     for cls in obj.__mro__:
         if cls is stop or not cls.__module__.startswith("tui."):
             continue
-        out += [b for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding)]
+        out += [b for b in cls.__dict__.get("BINDINGS", [])
+                if isinstance(b, Binding) and not b.action.startswith(_EXPLAINERS)]
     return out
 
 
@@ -40,8 +42,8 @@ class ActionsProvider(Provider):
         for group, bindings in bindings_of(screen):
             target = screen if group != "Everywhere" else self.app
             for b in bindings:
-                if b.action in _SKIP_ACTIONS:
-                    continue
+                if b.action in _SKIP_ACTIONS or target.check_action(b.action, ()) is False:
+                    continue  # what does not apply here (an archived article's Archive) is not offered
                 yield b.description, f"{group} · {b.key.split(',')[0]}", partial(target.run_action, b.action)
 
     async def discover(self) -> Hits:

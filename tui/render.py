@@ -46,7 +46,8 @@ def local_time(t: dt.datetime) -> str:
 
 
 def window(text: str, marks: list[tuple[int, int]], width: int) -> tuple[str, list[tuple[int, int]]]:
-    """At most `width` characters of a snippet, around its first match, with the marks shifted to fit."""
+    """At most `width` characters of a snippet, around its first match, with the marks shifted to fit; cut
+    at spaces, never inside a word (unless one word is longer than half the window)."""
     if len(text) <= width:
         return text, marks
     start = 0
@@ -55,7 +56,12 @@ def window(text: str, marks: list[tuple[int, int]], width: int) -> tuple[str, li
         space = text.find(" ", start)
         start = space + 1 if 0 <= space < marks[0][0] else start
     end = min(len(text), start + width)
-    piece = text[start:end]
+    if end < len(text) and not text[end].isspace():
+        space = text.rfind(" ", start, end)
+        if space > start + width // 2:
+            end = space
+    piece = text[start:end].rstrip()
+    end = start + len(piece)
     shifted = [(a - start, min(b, end) - start) for a, b in marks if a >= start and a < end]
     prefix = "… " if start else ""
     suffix = " …" if end < len(text) else ""

@@ -186,7 +186,8 @@ def parse_csv(text: str, delimiter: str) -> list[ParsedArticle]:
         missing = [c for c, ok in (("title", "title" in names), ("body (or text)", "body" in names)) if not ok]
         if missing:
             shown = ", ".join(header_key(h) for h in header[:12])
-            raise Rejected(f"CSV lacks the column(s) {' and '.join(missing)} (its header: {shown})")
+            raise Rejected(f"CSV lacks the column{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
+                           f"(its header: {shown})")
         out: list[ParsedArticle] = []
         for n, row in enumerate(reader, 2):
             if not any(cell.strip() for cell in row):

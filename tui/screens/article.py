@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from archivist import errors
 from archivist.archive import end_of_day
-from archivist.textutil import printable
+from archivist.textutil import plural, printable, revision
 from tui.messages import ArchiveChanged, ArticleLoaded
 from tui.render import badge, highlight_words, lit, query_stems
 from tui.screens.dialogs import ActionDialog, Outcome
@@ -36,15 +36,21 @@ class ArticleScreen(Screen[None]):
         Binding("home,g", "top", "Top", show=False),
         Binding("end,G", "bottom", "Bottom", show=False),
         Binding("e", "events", "History", show=False),
+        # The footer shows only the actions that apply (`check_action`); the same key when one does not
+        # apply (archived already, an as-of view…) says why instead of doing nothing.
         Binding("a", "archive", "Archive"),
         Binding("r", "restore", "Restore"),
         Binding("m", "relocate", "Relocate"),
         Binding("w", "withdraw", "Withdraw"),
         Binding("t", "tag", "Tag"),
         Binding("u", "untag", "Untag"),
-        Binding("d", "diff", "Diff with previous version"),
+        Binding("d", "diff", "Diff"),
         Binding("ctrl+r", "reload", "Reload", show=False),
+        *(Binding(key, f"why_not('{action}')", f"Why {action} is not offered", show=False)
+          for key, action in (("a", "archive"), ("r", "restore"), ("m", "relocate"), ("w", "withdraw"),
+                              ("t", "tag"), ("u", "untag"))),
     ]
+    RECORDING = frozenset({"archive", "restore", "relocate", "withdraw", "tag", "untag"})
 
     def __init__(self, article_id: str, *, query: str = "", as_of: dt.date | None = None) -> None:
         super().__init__()
@@ -68,7 +74,7 @@ class ArticleScreen(Screen[None]):
             yield Static(Text("History (oldest first)", style="bold underline"), id="art-history-head",
                          classes="section")
             yield OptionList(id="art-history", compact=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; f1 lists ctrl+p
 
     def on_mount(self) -> None:
         self.query_one("#art-asof").display = self.as_of is not None
@@ -112,7 +118,10 @@ class ArticleScreen(Screen[None]):
             self.query_one("#art-title", Static).update(lit(msg.error, "bold red"))
             self.notify(msg.error, title="Cannot show the article", severity="error", markup=False)
             return
+        before = self._applicable()
         self.view, self.history = msg.view, msg.history
+        if self._applicable() != before:
+            self.refresh_bindings()  # the footer offers what applies: it follows the status and the tags
         self.content_versions = {v.position: v.version for v in msg.versions}
         self.render_article(msg.view, msg.history, msg.resolution, msg.resolve_error)
         self.render_history(msg.history, msg.later)
@@ -136,7 +145,7 @@ class ArticleScreen(Screen[None]):
         meta.add_row("publisher", lit(v.publisher or "unknown"))
         meta.add_row("address", lit(v.url or "none"))
         meta.add_row("tags", lit(", ".join(v.tags) or "none"))
-        meta.add_row("id", lit(f"{v.id} · version {v.version} · {v.versions} text version(s)"))
+        meta.add_row("id", lit(f"{v.id} · {revision(v.versions, v.versions)} · event {v.version}"))
         meta.add_row("changed", lit(fmt(v.changed_at)))
         self.query_one("#art-meta", Static).update(meta)
 
@@ -171,13 +180,13 @@ class ArticleScreen(Screen[None]):
         self.query_one("#art-addresses", Static).update(Group(*addresses))
 
     def render_history(self, history: list[Any], later: int) -> None:
-        """One line per event; the text versions (Published / Revised) open their diff with enter."""
+        """One line per event; the revisions of the text (Published / Revised) open their diff with enter."""
         fmt: Callable[[Any], str] = self.app.time_format  # type: ignore[attr-defined]
         events = self.query_one("#art-history", OptionList)
         keep = None
         if events.highlighted is not None and events.option_count:
             keep = events.get_option_at_index(events.highlighted).id
-        kinds = [self._kind(e) for e in history]
+        kinds = [e.type.removeprefix("Article") for e in history]
         when_w = max((len(fmt(e.recorded_at)) for e in history), default=16)
         by_w = min(max((len(printable(e.actor)) for e in history), default=4), 20)
         kind_w = max((len(k) for k in kinds), default=5)
@@ -193,7 +202,8 @@ class ArticleScreen(Screen[None]):
         options: list[Option] = []
         for e, kind in zip(history, kinds, strict=True):
             row = grid()
-            what = lit(e.summary)
+            rev = self.content_versions.get(e.position)
+            what = lit((f"revision {rev}: " if rev else "") + e.summary)
             if e.source_file:
                 what.append_text(lit(f"  [from {e.source_file}]", "dim"))
             row.add_row(lit(fmt(e.recorded_at)), lit(e.actor),
@@ -208,15 +218,11 @@ class ArticleScreen(Screen[None]):
         if self.content_versions:
             head.append("  · enter on Published/Revised, or d: what changed", style="dim")
         if later:
-            head.append(f"\n{later} later event(s), recorded after {self.as_of}, are not shown.", style="dim")
+            head.append(f"\n{plural(later, 'later event')}, recorded after {self.as_of}, "
+                        f"{'is' if later == 1 else 'are'} not shown.", style="dim")
         columns = grid()
-        columns.add_row(*(Text(c, style="bold dim") for c in ("when", "by", "event", "what")))
+        columns.add_row(*(Text(c, style="bold dim") for c in ("when", "by", "type", "what")))
         self.query_one("#art-history-head", Static).update(Group(head, columns))
-
-    def _kind(self, e: Any) -> str:
-        kind = e.type.removeprefix("Article")
-        version = self.content_versions.get(e.position)
-        return f"{kind} v{version}" if version else kind
 
     def on_archive_changed(self, msg: ArchiveChanged) -> None:
         self.load()  # cheap, and keeps the view honest when another process changed the article
@@ -253,20 +259,20 @@ class ArticleScreen(Screen[None]):
             if events.highlighted is None:
                 events.highlighted = 0
 
-    # --- what changed between text versions -----------------------------------------------------------------
+    # --- what changed between revisions -----------------------------------------------------------------------
 
     @on(OptionList.OptionSelected, "#art-history")
     def _event_chosen(self, event: OptionList.OptionSelected) -> None:
         position = int(event.option.id or 0)
         version = self.content_versions.get(position)
         if version is None:
-            self.notify("This event did not change the text: only Published and Revised lines have a version "
+            self.notify("This event did not change the text: only Published and Revised lines have a revision "
                         "to compare.", severity="warning", timeout=4)
             return
         self.open_diff(version)
 
     def action_diff(self) -> None:
-        """The highlighted text version when the history has focus; else the version on screen."""
+        """The highlighted revision when the history has focus; else the revision on screen."""
         events = self.query_one("#art-history", OptionList)
         if events.has_focus and events.highlighted is not None:
             version = self.content_versions.get(int(events.get_option_at_index(events.highlighted).id or 0))
@@ -291,15 +297,48 @@ class ArticleScreen(Screen[None]):
 
     # --- recording what happened ------------------------------------------------------------------------------
 
+    def why_not(self, action: str) -> str | None:
+        """Why `action` cannot be recorded on the article as shown, or None when it can."""
+        if self.as_of is not None:
+            return (f"This is the article as it stood on {self.as_of}: nothing can be recorded in the past. "
+                    "Clear the as-of date on the search screen (ctrl+d) to act on it as it is now.")
+        v = self.view
+        if v is None:
+            return "The article is still loading."
+        if action == "archive" and v.status == "archived":
+            return "This article is archived already" + (f": {v.status_reason}" if v.status_reason else ".")
+        if action == "restore" and v.status == "live":
+            return "This article is live: there is nothing to restore."
+        if action == "withdraw" and v.status == "withdrawn":
+            return "This article is withdrawn already" + (f": {v.status_reason}" if v.status_reason else ".")
+        if action == "untag" and not v.tags:
+            return "This article has no tags."
+        return None
+
+    def _applicable(self) -> frozenset[str]:
+        return frozenset(a for a in self.RECORDING if self.why_not(a) is None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action not in self.RECORDING or self.why_not(action) is None
+
+    async def action_why_not(self, action: str) -> None:
+        if not self._refused(action):  # it applies again (the view changed since the key was looked up)
+            await self.run_action(action)
+
+    def _refused(self, action: str) -> bool:
+        """Say why `action` does not apply, if it does not."""
+        reason = self.why_not(action)
+        if reason is not None:
+            self.notify(reason, title=action.capitalize(), severity="warning", timeout=6, markup=False)
+        return reason is not None
+
     def _ask(self, action: str, title: str, question: Text, perform: Callable[[Any, str, int], int], *,
              label: str, placeholder: str = "", value: str = "", required: str | None = None,
              confirm: str = "Confirm", variant: str = "primary") -> None:
-        if self._read_only():
-            return
-        if self.view is None:
-            self.notify("The article is still loading.", severity="warning")
+        if self._refused(action):
             return
         v = self.view
+        assert v is not None
         version = v.version  # what the screen showed: a change by anyone else since then is a conflict
         app: Any = self.app
 
@@ -312,14 +351,6 @@ class ArticleScreen(Screen[None]):
                               variant=variant, perform=run)
         self.app.push_screen(dialog, lambda outcome: self._recorded(action, v, outcome))
 
-    def _read_only(self) -> bool:
-        if self.as_of is None:
-            return False
-        self.notify(f"This is the article as it stood on {self.as_of}: nothing can be recorded in the past. "
-                    "Clear the as-of date on the search screen (ctrl+d) to act on it as it is now.",
-                    title="Actions disabled", severity="warning", timeout=6)
-        return True
-
     def _recorded(self, action: str, v: Any, outcome: Outcome | None) -> None:
         if outcome is None:
             return
@@ -331,7 +362,7 @@ class ArticleScreen(Screen[None]):
                 "again (what you typed is kept).",
                 title="Changed meanwhile", severity="warning", timeout=10, markup=False)
         elif outcome.position:
-            self.notify(f"{action.capitalize()} recorded (event {outcome.position}).", timeout=3, markup=False)
+            self.notify(f"{action.capitalize()} recorded (log #{outcome.position}).", timeout=3, markup=False)
         else:
             self.notify(f"Nothing to record: the article is already so ({action}).", severity="warning",
                         timeout=4, markup=False)
@@ -382,10 +413,7 @@ class ArticleScreen(Screen[None]):
                   confirm="Tag")
 
     def action_untag(self) -> None:
-        if self._read_only():
-            return
-        if self.view is not None and not self.view.tags:
-            self.notify("This article has no tags.", severity="warning")
+        if self._refused("untag"):
             return
         current = ", ".join(self.view.tags) if self.view else ""
         question = self._quote("Remove tags from")

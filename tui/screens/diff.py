@@ -1,4 +1,5 @@
-"""What changed in an article's title and text from one version to the next, word by word."""
+"""What changed in an article's title and text from one revision to the next, word by word. It opens at the
+first change; `c` / `C` go to the next / previous one."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from archivist import errors
+from archivist.textutil import plural, revision
 from tui.render import DELETE_STYLE, INSERT_STYLE, diff_text, lit
 
-FIRST_VERSION = "first version — nothing to compare"
+FIRST_VERSION = "first revision — nothing to compare"
+CONTEXT_ROWS = 2  # lines shown above a change the view jumps to
 
 
 class DiffLoaded(Message):
@@ -30,13 +33,16 @@ class DiffLoaded(Message):
 
 
 class DiffScreen(ModalScreen[None]):
-    """`archive.diff(id, from_=version - 1, to=version)`: deletions struck through in red, insertions green."""
+    """`archive.diff(id, from_=version - 1, to=version)`: deletions struck through in red, insertions green.
+    `version` is a revision number (1 = as first published)."""
 
     HELP_TITLE = "Diff"
     BINDINGS = [
         Binding("escape,q", "close", "Close the diff"),
-        Binding("left,p", "previous", "Previous version"),
-        Binding("right,n", "next", "Next version"),
+        Binding("c", "next_change", "Next change"),
+        Binding("C", "previous_change", "Previous change"),
+        Binding("left,p", "previous", "Previous revision"),
+        Binding("right,n", "next", "Next revision"),
         Binding("f1,question_mark", "app.help", "Help"),  # a modal screen: the app's keys do not reach here
     ]
 
@@ -44,12 +50,14 @@ class DiffScreen(ModalScreen[None]):
         super().__init__()
         self.article_id = article_id
         self.version = version
-        self.count = 0  # content versions the article has (known once loaded)
+        self.count = 0  # revisions the article has (known once loaded)
+        self.change_rows: list[int] = []  # where each change starts, in rows of the scrolled text
+        self.change = -1  # the change in view (index into change_rows), -1 before the first
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diff-box") as box:
             box.border_title = "What changed"
-            box.border_subtitle = "esc closes · ←/→ other versions"
+            box.border_subtitle = "esc closes · c / C next / previous change · ←/→ revisions"
             yield Static(Text("Loading…", style="dim"), id="diff-head")
             with VerticalScroll(id="diff-scroll"):
                 yield Static("", id="diff-title")
@@ -90,7 +98,7 @@ class DiffScreen(ModalScreen[None]):
         d = msg.diff
 
         def ref(v: Any) -> Text:
-            out = Text(f"version {v.version}", style="bold")
+            out = Text(f"revision {v.version}", style="bold")
             out.append_text(lit(f" ({fmt(v.recorded_at)}, {v.actor})", "dim"))
             return out
 
@@ -106,7 +114,7 @@ class DiffScreen(ModalScreen[None]):
         if self.version > 1 and not d.changed:
             legend.append("   the title and text did not change (the revision changed other details)",
                           style="dim")
-        legend.append(f" · version {self.version} of {self.count}", style="dim")
+        legend.append(f" · {revision(self.version, self.count)}", style="dim")
         head.update(Group(line, legend))
 
         if self.version == 1:
@@ -117,35 +125,57 @@ class DiffScreen(ModalScreen[None]):
         for ops in ((d.title, d.body) if self.version > 1 else ()):
             changes += sum(o.op != "equal" and (i == 0 or ops[i - 1].op == "equal") for i, o in enumerate(ops))
         if changes:
-            legend.append(f" · {changes} change(s)", style="dim")
+            legend.append(f" · {plural(changes, 'change')}", style="dim")
         self.query_one("#diff-title", Static).update(title)
         self.query_one("#diff-body", Static).update(body)
         self.query_one("#diff-scroll", VerticalScroll).scroll_home(animate=False)
-        first = min((sp.start for sp in body.spans if sp.style in (DELETE_STYLE, INSERT_STYLE)), default=None)
-        if first is not None:
-            self.call_after_refresh(self._show_first_change, body, first)
+        self.change_rows, self.change = [], -1
+        if changes:
+            self.call_after_refresh(self._find_changes, title, body)
 
-    def _show_first_change(self, body: Text, offset: int) -> None:
-        """A long text changed near its end: scroll so the first change is in view."""
-        widget = self.query_one("#diff-body", Static)
-        width = widget.content_region.width
-        if width <= 0:
-            return
-        row = chars = 0
-        for line in body.wrap(self.app.console, width):
-            chars += len(line.plain)
-            if chars > offset:
-                break
-            row += 1
-        scroll = self.query_one("#diff-scroll", VerticalScroll)
-        y = widget.virtual_region.y + row
-        if y >= scroll.scrollable_content_region.height - 1:
-            scroll.scroll_to(y=max(0, y - 2), animate=False)
+    def _find_changes(self, title: Text, body: Text) -> None:
+        """Where each change starts, in rows of the scrolled text (title and body as wrapped on screen);
+        then show the first one."""
+        widgets = [self.query_one("#diff-title", Static), self.query_one("#diff-body", Static)]
+        rows: list[int] = []
+        for widget, text in zip(widgets, (title, body), strict=True):
+            width = widget.content_region.width
+            if width <= 0:
+                return  # not laid out (closed meanwhile)
+            top = widget.virtual_region.y
+            in_change = False
+            for i, line in enumerate(text.wrap(self.app.console, width)):
+                changed = any(sp.style in (DELETE_STYLE, INSERT_STYLE) for sp in line.spans)
+                if changed and not in_change:
+                    rows.append(top + i)
+                in_change = changed
+        self.change_rows = rows
+        if rows:
+            self._show_change(0)
+
+    def _show_change(self, index: int) -> None:
+        self.change = index
+        self.query_one("#diff-scroll", VerticalScroll).scroll_to(
+            y=max(0, self.change_rows[index] - CONTEXT_ROWS), animate=False)
 
     # --- keys -----------------------------------------------------------------------------------------------
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_next_change(self) -> None:
+        if self.change + 1 >= len(self.change_rows):
+            self.notify("No further change." if self.change_rows else "Nothing changed in the text.",
+                        severity="warning", timeout=2)
+            return
+        self._show_change(self.change + 1)
+
+    def action_previous_change(self) -> None:
+        if self.change <= 0:
+            self.notify("This is the first change." if self.change_rows else "Nothing changed in the text.",
+                        severity="warning", timeout=2)
+            return
+        self._show_change(self.change - 1)
 
     def action_previous(self) -> None:
         self._go(self.version - 1)
@@ -155,7 +185,7 @@ class DiffScreen(ModalScreen[None]):
 
     def _go(self, version: int) -> None:
         if not 1 <= version <= max(self.count, 1):
-            self.notify("There is no earlier version." if version < 1 else "This is the latest version.",
+            self.notify("There is no earlier revision." if version < 1 else "This is the latest revision.",
                         severity="warning", timeout=2)
             return
         self.version = version

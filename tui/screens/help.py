@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from archivist.textutil import VERSION_WORDS
 from tui.commands import bindings_of
 
 QUERY_HELP = (
@@ -32,6 +33,7 @@ class HelpScreen(ModalScreen[None]):
             box.border_subtitle = "esc closes"
             yield Static(self._table(), id="help-keys")
             yield Static(Text(QUERY_HELP, style="dim"), id="help-query")
+            yield Static(Text("Numbers: " + VERSION_WORDS, style="dim"), id="help-numbers")
 
     def _table(self) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 2), expand=True)
@@ -45,6 +47,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_row(Text("Lists", style="underline"), "")
         table.add_row(Text("↑ / ↓, enter"), Text("move, choose (an article, a facet value, a chip)"))
         table.add_row(Text("tab / shift+tab"), Text("next / previous part of the screen"))
+        table.add_row(Text("typing"), Text("in the search screen's lists: goes on with the query"))
         return table
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
 from archivist import errors
+from archivist.textutil import plural
 from tui.messages import ArchiveChanged, ResultsShown, SearchDone, SearchRequest
 from tui.render import lit, parse_day
 from tui.widgets.facets import AS_OF, FacetList, FilterChips, parse_facet_option_id, search_options
@@ -63,8 +64,9 @@ class SearchScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        # Not select_on_focus: typing in a list goes on with the query (`on_key`); `/` and esc select it all.
         yield Input(placeholder="Search: handel ludźmi, \"metoda na wnuczka\", title:policja published:2015..2017",
-                    id="query")
+                    id="query", select_on_focus=False)
         with Horizontal(id="asof-bar"):
             yield Label("As of", id="asof-label")
             yield Input(placeholder="YYYY-MM-DD", id="asof", compact=True, max_length=10,
@@ -78,7 +80,7 @@ class SearchScreen(Screen[None]):
                 yield ResultList(id="results")
                 yield Static("", id="empty")
             yield FacetList(id="facets")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # fits 80 columns; f1 lists ctrl+p
 
     def on_mount(self) -> None:
         self.query_one("#chips", FilterChips).display = False
@@ -218,7 +220,7 @@ class SearchScreen(Screen[None]):
     def _summary(self, res: Any, as_of: dt.date | None = None) -> Text:
         shown = f"{len(res.hits)} of " if len(res.hits) < res.total else ""
         sort = "newest first" if res.sort == "date" else "by relevance"
-        out = Text(f"{shown}{res.total} articles", style="bold")
+        out = Text(f"{shown}{plural(res.total, 'article')}", style="bold")
         out.append(f" · {sort}", style="dim")
         out.append(" · withdrawn shown" if self.include_withdrawn else "", style="dim")
         if as_of:
@@ -275,6 +277,19 @@ class SearchScreen(Screen[None]):
     def _submitted(self) -> None:
         self.action_focus_results()
 
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the hits or the facets have focus goes on with the query (keys bound to something, such
+        as `/`, keep their meaning)."""
+        query = self.query_one("#query", Input)
+        if (not event.is_printable or not event.character or isinstance(self.focused, Input)
+                or event.key in self.active_bindings):
+            return
+        event.stop()
+        event.prevent_default()
+        query.focus()
+        query.cursor_position = len(query.value)
+        query.insert_text_at_cursor(event.character)
+
     # --- actions ----------------------------------------------------------------------------------------
 
     def action_toggle_sort(self) -> None:
@@ -299,7 +314,9 @@ class SearchScreen(Screen[None]):
 
     def action_focus_query(self) -> None:
         self.query_one("#asof-bar").display = False
-        self.query_one("#query", Input).focus()
+        query = self.query_one("#query", Input)
+        query.focus()
+        query.select_all()  # back in the box: typing starts a new query, arrows keep this one
 
     # --- the archive as it stood on a day -----------------------------------------------------------------
 
