@@ -662,7 +662,10 @@ class FileLog(Log):
         self._next_summary_try = time.monotonic() + 1.0
         if not self._summaries_due(closing):
             return
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another process is appending: never wait for a cache, try again later
         try:
             self._refresh()  # what others appended, or undid, since this view was taken
             if self._corruption is not None:

@@ -1,4 +1,4 @@
-"""Segment summaries are a cache of what an open learns by scanning a sealed segment, never the truth.
+"""Segment summaries are a cache of what an open learns by scanning a segment, never the truth.
 
 What each test proves:
 - a writer summarises segments (sealed summaries for old segments that are no longer the last one, CRC-checked
