@@ -31,6 +31,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
 from index.schema import CHECKPOINT_DOC, FOREVER, build_schema
+from index.writing import TermSegmentWriter
 from store import events as ev
 from store.log import Log
 
@@ -47,6 +48,8 @@ MULTISEGMENT = os.environ.get("ARCHIVIST_INDEX_MULTISEGMENT", "0") == "1"
 # `BufferFile(memoryview)`, which wraps them in `BytesIO` -- a full in-memory copy of every segment's terms
 # and postings on each open (1.3 s and ~the index's size in RSS at 20k articles).
 COMPOUND = os.environ.get("ARCHIVIST_INDEX_COMPOUND", "0") == "1"
+# "terms": postings gathered per term and written by block (index/writing.py); "whoosh": Whoosh's own writer
+WRITER = os.environ.get("ARCHIVIST_INDEX_WRITER", "terms")
 SPELL_CHARS = int(os.environ.get("ARCHIVIST_INDEX_SPELL_CHARS", 2000))  # how much of a body feeds "did you mean"
 _WORDS = re.compile(r"[^\W\d_]{3,}")
 
@@ -395,7 +398,7 @@ def _open_writer(ix, **kw):  # type: ignore[no-untyped-def]
     if not lock.acquire():
         raise whoosh_index.LockError
     try:
-        writer = SegmentWriter(ix, _lk=False, **kw)
+        writer = (TermSegmentWriter if WRITER == "terms" else SegmentWriter)(ix, _lk=False, **kw)
     except BaseException:
         lock.release()
         raise
