@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import struct
 import sys
 import zlib
@@ -27,6 +28,7 @@ import numpy as np
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _MAGIC
 from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.system import pack_int as _pack_int
 from whoosh.system import pack_long as _pack_long
 from whoosh.util.numeric import length_to_byte
@@ -67,6 +69,7 @@ def _fast_analyzed(field) -> bool:  # type: ignore[no-untyped-def]
 
 
 _ONE_POSITION = [dumps([p], 2) for p in range(256)]  # the pickle of [p]: most postings have one position
+_ONE = _pack_uint(1)
 
 
 def _encode_positions(poslist: list[int]) -> bytes:
@@ -83,14 +86,23 @@ def _encode_positions(poslist: list[int]) -> bytes:
 
 
 class _FieldPostings:
-    __slots__ = ("terms", "tids", "docs", "weights", "values")
+    __slots__ = ("terms", "sterms", "tids", "docs", "weights", "values")
 
     def __init__(self) -> None:
         self.terms: dict[bytes, int] = {}
+        self.sterms: dict[str, int] = {}  # the same ids by the term's text (analysed fields skip encoding)
         self.tids = array("I")
         self.docs = array("I")
         self.weights = array("d")
         self.values: list[bytes] = []
+
+    def term_id(self, text: str) -> int:
+        tbytes = text.encode("utf-8")
+        tid = self.terms.get(tbytes)
+        if tid is None:
+            tid = self.terms[tbytes] = len(self.terms)
+        self.sterms[text] = tid
+        return tid
 
 
 class TermPool:
@@ -219,6 +231,28 @@ class _TermEncoder:
         buf += _MAGIC
         limit, comp, fixedsize = self.limit, self.comp, self.fixedsize
         n = len(docs)
+        if n == 1:  # most terms of a segment: the loop below, unrolled
+            d, w, v, ln = docs[0], weights[0], values[0], lens[0] or None
+            w32 = array("f", weights)[0]
+            bmaxw = w if w > 0 else 0
+            if fixedsize is None or fixedsize < 0:
+                mini_v: tuple[bytes, ...] | bytes | None = (v,) if v else ()
+            else:
+                mini_v = None if fixedsize == 0 else v
+            data = zlib.compress(dumps(((d,), None if w32 == 1.0 else w32, mini_v), 2), comp) if comp else \
+                dumps(((d,), None if w32 == 1.0 else w32, mini_v), 2)
+            lb = length_to_byte(ln)
+            info = dumps((1, d, bmaxw, comp, lb, lb if ln else 0), 2)
+            size = len(info) + len(data)
+            buf += _pack_int(-size)
+            buf += info
+            buf += data
+            length = self.base + len(buf) - startoffset
+            terminfo = _TERMINFO.pack(False, 0 + w32, 1, lb, lb if ln else 0, max(0, bmaxw), d, d)
+            self.tindex_add(self.fieldid + btext, terminfo + _pack_long(startoffset) + _pack_int(length))
+            if len(buf) > 1 << 20:
+                self.flush()
+            return
         total_weight: float = 0
         minlength = None
         maxlength = 0
@@ -252,7 +286,6 @@ class _TermEncoder:
             else:
                 mini_w = tuple(ws)
             vals = [v for v in values[i:j] if v]
-            mini_v: tuple[bytes, ...] | bytes | None
             if fixedsize is None or fixedsize < 0:
                 mini_v = tuple(vals)
             elif fixedsize == 0:
@@ -320,16 +353,20 @@ class TermSegmentWriter(SegmentWriter):
                     terms, tids, docs, weights, values = fp.terms, fp.tids, fp.docs, fp.weights, fp.values
                     if fieldname in fast and isinstance(value, str):
                         fb = field.format.field_boost
+                        sterms = fp.sterms
+                        one = _ONE_POSITION
                         for w, poslist in index_positions(value).items():
-                            tbytes = w.encode("utf-8")
-                            tid = terms.get(tbytes)
+                            tid = sterms.get(w)
                             if tid is None:
-                                tid = terms[tbytes] = len(terms)
+                                tid = fp.term_id(w)
                             freq = len(poslist)
                             tids.append(tid)
                             docs.append(docnum)
                             weights.append(float(freq) * fb * fieldboost)
-                            values.append(_encode_positions(poslist))
+                            if freq == 1 and poslist[0] < 256:
+                                values.append(_ONE + one[poslist[0]])
+                            else:
+                                values.append(_encode_positions(poslist))
                             length += freq
                             added += 1
                     else:
@@ -371,3 +408,68 @@ class TermSegmentWriter(SegmentWriter):
             if pdr:
                 pdr.close()
 
+
+
+class _TermSubWriterTask(SubWriterTask):
+    """Whoosh's multiprocessing sub-writer, writing its own segment with a `TermSegmentWriter`."""
+
+    def run(self) -> None:
+        ix = self.storage.open_index(self.indexname)
+        writer = self.writer = TermSegmentWriter(ix, _lk=False, **self.kwargs)
+        while True:
+            jobinfo = self.jobqueue.get()
+            if jobinfo is None:
+                break
+            self._process_file(*jobinfo)
+        self.resultqueue.put((None, (), writer._finalize_segment()))
+
+
+class TermMpWriter(MpWriter):
+    """Whoosh's `MpWriter` with one segment per process (multisegment): each child gathers and writes its
+    documents' segment as `TermSegmentWriter` does; the parent reads the log, deletes replaced versions and
+    commits every segment in one TOC, so a commit is still all or nothing. The children fork from this
+    process when the first batch of documents is handed out (they inherit its warm analyzer caches)."""
+
+    def __init__(self, ix, procs: int, multisegment: bool = True, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        subargs = {k: v for k, v in kwargs.items() if k != "_lk"}
+        super().__init__(ix, procs=procs, multisegment=True, subargs=subargs, **kwargs)  # a segment per child
+
+    def _new_task(self):  # type: ignore[no-untyped-def]
+        task = _TermSubWriterTask(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                                  True)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+    def _commit(self, mergetype, optimize, merge) -> None:  # type: ignore[no-untyped-def]
+        if self.docbuffer:
+            self._enqueue()
+        for _ in self.tasks:
+            self.jobqueue.put(None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        results: list[tuple] = []  # type: ignore[type-arg]
+        while len(results) < len(self.tasks):  # before join: a child blocks until its result is taken
+            try:
+                results.append(self.resultqueue.get(timeout=0.5))
+            except queue.Empty:
+                if any(t.exitcode not in (None, 0) for t in self.tasks):
+                    raise RuntimeError("an index writer process failed") from None
+        for task in self.tasks:
+            task.join()
+        finalsegments += [segment for _, _, segment in results]
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
+
+    def cancel(self) -> None:
+        """Whoosh's cancel leaves the children waiting for work forever: stop them."""
+        try:
+            for task in self.tasks:
+                if task.is_alive():
+                    task.terminate()
+                task.join()
+        finally:
+            SegmentWriter.cancel(self)
