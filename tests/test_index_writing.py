@@ -198,6 +198,7 @@ def test_two_processes_write_the_same_documents(logged: Path, tmp_path: Path, mo
     one, answers_one = _build(logged, tmp_path / "one", "terms", monkeypatch, bulk=True)
     monkeypatch.setattr(projection, "PROCS", 2)
     monkeypatch.setattr(projection, "PROCS_BATCH", 4)
+    monkeypatch.setattr(projection, "PROCS_AFTER", 0)
     two, answers_two = _build(logged, tmp_path / "two", "terms", monkeypatch, bulk=True)
     assert len(_segments(two)) > len(_segments(one))
 
