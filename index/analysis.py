@@ -579,6 +579,18 @@ def _surface_terms(text: str) -> tuple[str, ...]:
     return (fold(text.lower()),)
 
 
+def surface_terms_since(n: int) -> dict[str, tuple[str, ...]]:
+    """The per-word cache entries added after the first `n` (a writer process hands them to its parent, so the
+    next writer processes fork with them)."""
+    items = list(_surface_cache.items())
+    return dict(items[n:] if n <= len(items) else items)
+
+
+def remember_surface_terms(entries: dict[str, tuple[str, ...]]) -> None:
+    if len(_surface_cache) + len(entries) <= _SURFACE_CACHE_MAX:
+        _surface_cache.update(entries)
+
+
 def index_positions(value: str) -> dict[str, list[int]]:
     """Each term of ``value`` with its positions: what ``polish_analyzer()`` yields in index mode (stopwords
     kept, ``~`` twins on), gathered as Whoosh's Positions format gathers it, without a Token per word.

@@ -34,6 +34,7 @@ from whoosh.system import pack_long as _pack_long
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from index import analysis
 from index.analysis import PolishFilter, PolishTokenizer, index_positions
 
 
@@ -416,12 +417,13 @@ class _TermSubWriterTask(SubWriterTask):
     def run(self) -> None:
         ix = self.storage.open_index(self.indexname)
         writer = self.writer = TermSegmentWriter(ix, _lk=False, **self.kwargs)
+        known = len(analysis._surface_cache)
         while True:
             jobinfo = self.jobqueue.get()
             if jobinfo is None:
                 break
             self._process_file(*jobinfo)
-        self.resultqueue.put((None, (), writer._finalize_segment()))
+        self.resultqueue.put((None, analysis.surface_terms_since(known), writer._finalize_segment()))
 
 
 class TermMpWriter(MpWriter):
@@ -457,6 +459,8 @@ class TermMpWriter(MpWriter):
         for task in self.tasks:
             task.join()
         finalsegments += [segment for _, _, segment in results]
+        for _, words, _ in results:
+            analysis.remember_surface_terms(words)  # the next commit's processes fork with them
         if self._added:
             finalsegments.append(self._finalize_segment())
         else:

@@ -16,7 +16,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.index import open_dir
 
 from archivist.archive import Archive
-from index import projection
+from index import analysis, projection
 from index.analysis import index_positions
 from index.projection import _column_values
 from index.writing import TermSegmentWriter
@@ -199,7 +199,9 @@ def test_two_processes_write_the_same_documents(logged: Path, tmp_path: Path, mo
     monkeypatch.setattr(projection, "PROCS", 2)
     monkeypatch.setattr(projection, "PROCS_BATCH", 4)
     monkeypatch.setattr(projection, "PROCS_AFTER", 0)
+    analysis._surface_cache.clear()
     two, answers_two = _build(logged, tmp_path / "two", "terms", monkeypatch, bulk=True)
+    assert "pożar" in analysis._surface_cache  # the writer processes handed their word cache back
     assert len(_segments(two)) > len(_segments(one))
 
     def norm(answers: list) -> list:  # type: ignore[type-arg]
