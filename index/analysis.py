@@ -588,6 +588,70 @@ def polish_analyzer(index_stops: bool = True, fold_twins: bool = True):
     return PolishTokenizer() | PolishFilter(index_stops=index_stops, fold_twins=fold_twins)
 
 
+_COMPOUND: tuple[str, ...] = ()  # marks a word match with joiners (hyphen, apostrophe): split by compound_spans
+_surface_cache: dict[str, tuple[str, ...]] = {}
+_SURFACE_CACHE_MAX = 1 << 20
+
+
+def _surface_terms(text: str) -> tuple[str, ...]:
+    """The index terms one plain word match yields, as the tokenizer and filter (index mode) yield them."""
+    if _JOINERS_RE.search(text):
+        return _COMPOUND
+    if text.isalpha():
+        terms = word_terms(text.lower())
+        return terms if len(terms) == 1 else terms[:2]
+    return (fold(text.lower()),)
+
+
+def surface_terms_since(n: int) -> dict[str, tuple[str, ...]]:
+    """The per-word cache entries added after the first `n` (a writer process hands them to its parent, so the
+    next writer processes fork with them)."""
+    items = list(_surface_cache.items())
+    return dict(items[n:] if n <= len(items) else items)
+
+
+def remember_surface_terms(entries: dict[str, tuple[str, ...]]) -> None:
+    if len(_surface_cache) + len(entries) <= _SURFACE_CACHE_MAX:
+        _surface_cache.update(entries)
+
+
+def index_positions(value: str) -> dict[str, list[int]]:
+    """Each term of ``value`` with its positions: what ``polish_analyzer()`` yields in index mode (stopwords
+    kept, ``~`` twins on), gathered as Whoosh's Positions format gathers it, without a Token per word.
+
+    A word's terms depend on the word alone, so they are looked up once per distinct surface form (the
+    index writer's hot loop: ~2x the analyzer's speed). tests/test_analysis.py proves both give the same.
+    """
+    out: dict[str, list[int]] = {}
+    cache = _surface_cache
+    if len(cache) > _SURFACE_CACHE_MAX:
+        cache.clear()
+    pos = 0
+    for m in _TOKEN_RE.finditer(value):
+        if m.lastgroup == "word":
+            text = m.group()
+            terms = cache.get(text)
+            if terms is None:
+                terms = cache[text] = _surface_terms(text)
+            if terms:
+                for term in terms:
+                    poses = out.get(term)
+                    if poses is None:
+                        out[term] = [pos]
+                    else:
+                        poses.append(pos)
+                pos += 1
+                continue
+        last = 0
+        for _s, _e, kind, text, rel in compound_spans(value, m):
+            terms = word_terms(text.lower()) if kind == _WORD else (text,)
+            for term in terms[:2]:
+                out.setdefault(term, []).append(pos + rel)
+            last = rel
+        pos += last + 1
+    return out
+
+
 # --------------------------------------------------------------------------------------------------------
 # Query side
 

@@ -34,6 +34,7 @@ from whoosh.writing import SegmentWriter
 
 from index.engine import warm
 from index.schema import CHECKPOINT_DOC, FOREVER, INDEX_FORMAT, build_schema, join_tags
+from index.writing import TermMpWriter, TermSegmentWriter
 from store import events as ev
 from store.article import Article, fold
 from store.days import naive_utc
@@ -44,10 +45,12 @@ LIMITMB = int(os.environ.get("ARCHIVIST_INDEX_LIMITMB", 256))  # posting pool of
 SMALL_SEGMENT = 1000  # ordinary commits merge only segments smaller than this (a bulk commit writes ~3,000)
 MERGE_BUDGET = 1000  # … and at most this many documents at once, so no commit stalls writers for long
 MERGE_AFTER = 8  # … once this many small segments have gathered
-# Whoosh's multiprocessing writer for bulk catch-ups: measured slower here (2k: 75 vs 93 art/s; 5k: 65 vs 80,
-# multisegment): each worker starts with cold analyzer caches and the machine's two cores are shared.
-PROCS = int(os.environ.get("ARCHIVIST_INDEX_PROCS", 1))
-MULTISEGMENT = os.environ.get("ARCHIVIST_INDEX_MULTISEGMENT", "0") == "1"
+# Writer processes of a bulk catch-up (a rebuild, a folder ingest): each writes its own segment of every
+# commit (index/writing.py TermMpWriter); a process that runs other threads (the TUI, the watcher) stays
+# with one, as forking it could copy a lock another thread holds.
+PROCS = int(os.environ.get("ARCHIVIST_INDEX_PROCS", min(2, os.cpu_count() or 1)))
+PROCS_BATCH = 100  # documents handed to a writer process at a time
+PROCS_AFTER = 500  # records: a shorter stretch of the log is indexed in this process
 # Segments as separate files, not one compound file: Whoosh-Reloaded opens a compound segment's parts as
 # `BufferFile(memoryview)`, which wraps them in `BytesIO` -- a full in-memory copy of every segment's terms
 # and postings on each open (1.3 s and ~the index's size in RSS at 20k articles).
@@ -55,6 +58,8 @@ COMPOUND = os.environ.get("ARCHIVIST_INDEX_COMPOUND", "0") == "1"
 # The search engine's decoded postings of new segments are written when a catch-up commits them (1) or left
 # to the first search that needs them (0); either way once per segment (index/postings.py).
 SIDECARS_AT_COMMIT = os.environ.get("ARCHIVIST_INDEX_SIDECARS_AT_COMMIT", "1") == "1"
+# "terms": postings gathered per term and written by block (index/writing.py); "whoosh": Whoosh's own writer
+WRITER = os.environ.get("ARCHIVIST_INDEX_WRITER", "terms")
 SPELL_CHARS = int(os.environ.get("ARCHIVIST_INDEX_SPELL_CHARS", 2000))  # how much of a body feeds "did you mean"
 _WORDS = re.compile(r"[^\W\d_]{3,}")
 _log = logging.getLogger("archivist.index")
@@ -334,13 +339,14 @@ class SearchIndex:
             cp = self.checkpoint()  # another process may have done it while we waited
             if cp >= target:
                 return cp
-            batch = _Batch(self, bulk=target - cp > CHUNK)
+            procs = PROCS if target - cp > PROCS_AFTER else 1
+            batch = _Batch(self, bulk=target - cp > CHUNK, procs=procs)
             try:
                 for chunk in iter_chunks(self.log.read(after=cp, until=target), CHUNK):
                     batch.add(chunk)
                     if batch.full():
                         batch.commit()
-                        batch = _Batch(self, bulk=True)
+                        batch = _Batch(self, bulk=True, procs=procs)
                 batch.commit()
             except BaseException:
                 batch.cancel()
@@ -460,7 +466,10 @@ def _open_writer(ix, **kw):  # type: ignore[no-untyped-def]
     if not lock.acquire():
         raise whoosh_index.LockError
     try:
-        writer = SegmentWriter(ix, _lk=False, **kw)
+        if "procs" in kw:
+            writer = TermMpWriter(ix, _lk=False, **kw)
+        else:
+            writer = (TermSegmentWriter if WRITER == "terms" else SegmentWriter)(ix, _lk=False, **kw)
     except BaseException:
         lock.release()
         raise
@@ -474,7 +483,7 @@ class _Batch:
     in a later chunk of the same batch is never written twice (Whoosh cannot update a document added by
     the same writer: `update_document` twice leaves two)."""
 
-    def __init__(self, index: SearchIndex, *, bulk: bool) -> None:
+    def __init__(self, index: SearchIndex, *, bulk: bool, procs: int = 1) -> None:
         self.index = index
         self.bulk = bulk
         self.searcher = index.searcher()
@@ -487,11 +496,10 @@ class _Batch:
         doc = self.searcher.document(docid=CHECKPOINT_DOC)
         self.applied = int(doc["checkpoint"]) if doc else 0  # records up to here are in the index already
         kw: dict = {"limitmb": LIMITMB if bulk else 128, "compound": COMPOUND}  # type: ignore[type-arg]
-        if bulk and PROCS > 1:
-            kw.update(procs=PROCS, multisegment=MULTISEGMENT)
-            self.writer = index.ix.writer(**kw)
-        else:
-            self.writer = _open_writer(index.ix, **kw)
+        self.procs = procs if procs > 1 and threading.active_count() == 1 and WRITER == "terms" else 1
+        if self.procs > 1:
+            kw.update(procs=self.procs, batchsize=PROCS_BATCH)
+        self.writer = _open_writer(index.ix, **kw)
         self.known_words = index._known_words()
 
     def add(self, records: list[ev.Record]) -> None:
@@ -552,7 +560,8 @@ class _Batch:
         pool = getattr(self.writer, "pool", None)
         if pool is None:
             return False
-        return pool.currentsize + self.pending_total * self.POOL_BYTES_PER_CHAR > pool.limit * 0.8
+        # several processes: each holds a pool of its share of the documents
+        return pool.currentsize + self.pending_total * self.POOL_BYTES_PER_CHAR > pool.limit * 0.8 * self.procs
 
     def commit(self) -> None:
         if not self.last:

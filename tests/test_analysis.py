@@ -179,3 +179,57 @@ def test_concurrent_builds_yield_one_valid_table(tmp_path):
              for _ in range(2)]
     assert [p.communicate()[0].strip() for p in procs] == ["człowiek", "człowiek"]
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+_INDEX_TEXTS = [
+    "Strażacy gasili pożar w Gdańsku; policjanci zatrzymali 2 podejrzanych 29.06.2017 o 12:30.",
+    "Polsko-ukraińska współpraca: www.gov.pl/web/handel-ludzmi, https://policja.pl/pol/aktualnosci/1,2.html?x=1.",
+    "Kontakt: biuro@mswia.gov.pl lub tel. 22 601-44-55; a4 mp3 COVID-19 ul. 3-go Maja, rock'n'roll i O’Brien",
+    "Handel ludźmi, handlu ludzmi, LUDŹMI; się sie jest być będą; 1,5 mln zł; 2024/2025; 1989 r.; x.pl y.com.",
+    "",
+    "   ",
+    "—„Cytat”… (nawias) [klamra] {x} ą-ę-ł łódź-łodzi sąd sad straż-graniczna.gov.pl 10.10.10.10 e-mail",
+]
+
+
+def _analyzer_positions(text: str) -> dict[str, list[int]]:
+    """What Whoosh's Positions format gathers from the analyzer in index mode."""
+    out: dict[str, list[int]] = {}
+    for t in A.polish_analyzer()(text, positions=True, boosts=True, mode="index"):
+        if not t.stopped:
+            out.setdefault(t.text, []).append(t.pos)
+    return out
+
+
+def test_index_positions_equal_the_analyzers_tokens():
+    """The index writer's fast path (`index_positions`) yields exactly the analyzer's terms and positions,
+    on crafted edge cases and on the real news corpus."""
+    texts = list(_INDEX_TEXTS)
+    corpus = Path(ROOT.parent / "shared" / "corpus" / "polsatnews.csv")
+    if corpus.exists():
+        import csv
+
+        with open(corpus, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        texts += [r["title"] for r in rows[:300]] + [r["text"] for r in rows[:300]]
+    samples = ROOT / "archivist" / "samples"
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted(samples.rglob("*")) if p.is_file()]
+    for text in texts:
+        assert A.index_positions(text) == _analyzer_positions(text), text[:80]
+    for text in texts[:50]:  # a second pass answers from the per-word cache: still the same
+        assert A.index_positions(text) == _analyzer_positions(text)
+
+
+def test_index_positions_random_text():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = "aąbcćdeęfghijklłmnńoóprsśtuwyzźżAĄĆĘŁŃÓŚŹŻQX0123456789 .,:;/-‐'’@_()\n\t"
+    pieces = st.sampled_from(["www.", "https://", ".pl", ".gov.pl", "@", "-", " ", "2017", "ludźmi", "sie"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.one_of(st.text(alphabet, max_size=12), pieces), max_size=30).map("".join))
+    def check(text: str) -> None:
+        assert A.index_positions(text) == _analyzer_positions(text)
+
+    check()
