@@ -172,7 +172,7 @@ def _action(act: Callable[[Archive, argparse.Namespace], Recorded]) -> Callable[
         if args.json:
             emit_json({"id": r.id, "recorded": bool(r.position), "position": r.position or None, **r.extra})
         elif r.position:
-            out.print(Text(f"{printable(r.done)} (event {r.position})"))
+            out.print(Text(f"{printable(r.done)} (log #{r.position})"))
         else:
             out.print(Text(f"nothing to record: {printable(r.already)}"))
         return 0

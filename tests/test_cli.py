@@ -188,12 +188,12 @@ def test_search_says_when_the_matches_are_not_shown(cli, seeded: str) -> None:  
 def test_relocating_a_portal_says_what_was_recorded(cli, seeded: str) -> None:  # type: ignore[no-untyped-def]
     r = cli("relocate", "--portal", "handelludzmi.eu", "https://www.gov.pl/web/handel-ludzmi")
     assert r.code == 0
-    assert "handelludzmi.eu" in r.out and "https://www.gov.pl/web/handel-ludzmi" in r.out and "(event 2)" in r.out
+    assert "handelludzmi.eu" in r.out and "https://www.gov.pl/web/handel-ludzmi" in r.out and "(log #2)" in r.out
     again = cli("relocate", "--portal", "handelludzmi.eu", "https://www.gov.pl/web/handel-ludzmi", "--json").json()
     assert again["recorded"] is False and again["to_prefix"] == "https://www.gov.pl/web/handel-ludzmi"
     moved = cli("relocate", seeded[:6], "https://www.gov.pl/web/handel-ludzmi/7")
     assert f"relocated {seeded}: http://www.handelludzmi.eu/aktualnosci/7" in moved.out
-    assert "→ https://www.gov.pl/web/handel-ludzmi/7 (event 3)" in moved.out
+    assert "→ https://www.gov.pl/web/handel-ludzmi/7 (log #3)" in moved.out
 
 
 def test_a_stale_expected_version_is_a_conflict_even_when_nothing_would_change(cli, seeded: str) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from whoosh.index import open_dir
 from archivist.archive import Archive
 from index import analysis, projection
 from index.analysis import index_positions
+from index.postings import SUFFIX as SIDECAR_SUFFIX
 from index.projection import _column_values
 from index.writing import TermSegmentWriter
 
@@ -55,11 +56,14 @@ def _history(a: Archive, rng: random.Random, ids: list[str]) -> None:
 
 
 def _segments(root: Path) -> list[dict[str, Path]]:
+    """Whoosh's files of each segment (the search engine's `.fastpostings` sidecar is ours, derived from them,
+    and names its segment: it is checked by tests/test_fast_postings.py)."""
     ix = open_dir(str(root))
     out = []
     for seg in ix._read_toc().segments:
         prefix = seg.segment_id()
-        out.append({name[len(prefix):]: root / name for name in seg.list_files(ix.storage)})
+        out.append({name[len(prefix):]: root / name for name in seg.list_files(ix.storage)
+                    if not name.endswith(SIDECAR_SUFFIX)})
     ix.close()
     return out
 
