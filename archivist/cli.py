@@ -163,7 +163,7 @@ def _address(text: str) -> str:
 
 def _action(act: Callable[[Archive, argparse.Namespace], Recorded]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with open_archive(args) as a:
+        with open_archive(args, write=True) as a:
             r = act(a, args)
         if args.json:
             emit_json({"id": r.id, "recorded": bool(r.position), "position": r.position or None, **r.extra})
