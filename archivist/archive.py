@@ -120,13 +120,14 @@ class Archive:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
-             create: bool = True, group: str | None = None) -> Archive:
+             create: bool = True, group: str | None = None, readonly: bool | None = None) -> Archive:
         """Open the archive at `path`, creating it (private to its owner, or shared with `group`) when
-        `create` allows; see `archivist.permissions`."""
+        `create` allows; see `archivist.permissions`. `readonly`: open it only to read (nothing is written,
+        no lock is taken; see `require_writable`) -- by default, when this user may not write it."""
         root = Path(path) if path is not None else default_archive_path()
         if root.exists() and not root.is_dir():
             raise errors.UsageError(f"{root} is a file, not an archive folder")
-        if not create and not cls.exists(root):
+        if (not create or readonly) and not cls.exists(root):
             raise errors.NotFound(f"no archive at {root} (run `archivist init` first)")
         try:
             if group is not None or not cls.exists(root):
@@ -137,7 +138,8 @@ class Archive:
         except OSError as exc:
             raise errors.UsageError(f"cannot create an archive at {root}: {exc.strerror or exc}") from None
         try:
-            readonly = group is None and cls.exists(root) and not permissions.may_write(root)
+            if readonly is None:
+                readonly = group is None and cls.exists(root) and not permissions.may_write(root)
             for sub in () if readonly else ("log", "blobs", "inbox"):
                 (root / sub).mkdir(parents=True, exist_ok=True)
             archive = cls(root, FileLog(root / "log", readonly=readonly), BlobStore(root / "blobs"),

@@ -4,18 +4,21 @@ archive changes. Run as a real unprivileged user: root ignores file permissions.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REAL_CACHE, ROOT, CLIResult, run_cli
 
+from archivist import errors
 from archivist.archive import Archive
 
 PACKAGES = ("archivist", "store", "index", "tui")
@@ -86,7 +89,7 @@ def reader() -> Iterator[Reader]:
         # the lemma table's cache too (built once per machine; rebuilding it takes ~30 s).
         code = base / "code"
         for pkg in PACKAGES:
-            shutil.copytree(ROOT / pkg, code / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(ROOT / pkg, code / pkg)
         home = base / "home"
         shutil.copytree(REAL_CACHE, home / "lemmas", ignore=shutil.ignore_patterns("*.lock"))
         for path in [code, *code.rglob("*")]:
@@ -117,6 +120,40 @@ def _one_line_refusal(r: CLIResult) -> str:
     return lines[0]
 
 
+def test_a_reader_takes_no_lock_and_writes_nothing(tmp_path: Path) -> None:
+    """DESIGN: readers tail the log without locks. With a writer holding the log's and the index's locks, a
+    read-only archive still opens, searches and shows; recording is refused; not a byte of the archive moves."""
+    root = tmp_path / "archive"
+    with Archive.open(root) as a:
+        aid = a.publish(title="Komunikat policji", body="Treść komunikatu.", url="https://example.pl/k")
+    before = _tree(root)
+    locks = [os.open(root / "log" / "LOCK", os.O_RDWR), os.open(root / "index.lock", os.O_RDWR)]
+    for fd in locks:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a writer in the middle of an append
+    answers: dict[str, object] = {}
+
+    def read() -> None:
+        with Archive.open(root, readonly=True) as r:
+            answers["hits"] = [h.id for h in r.search("komunikat").hits]
+            answers["title"] = r.show(aid).title
+            answers["lag"] = r.index_lag()
+            with pytest.raises(errors.ReadOnlyArchive) as refused:
+                r.tag(aid, "x")
+            answers["refused"] = refused.value.exit_code
+
+    try:
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        t.join(60)
+        assert not t.is_alive(), "the reader waited for a writer's lock"
+    finally:
+        for fd in locks:
+            os.close(fd)
+    assert answers == {"hits": [aid], "title": "Komunikat policji", "lag": 0, "refused": 2}
+    assert _tree(root) == before
+
+
+@pytest.mark.slow  # ~30 CLI runs as another user (about a minute here)
 def test_a_group_member_reads_a_shared_archive_and_may_not_write(reader: Reader) -> None:
     root = reader.base / "archive"
     assert run_cli(root, "init", "--group", reader.user).code == 0

@@ -313,6 +313,12 @@ class ArticleScreen(Screen[None]):
         self.app.push_screen(dialog, lambda outcome: self._recorded(action, v, outcome))
 
     def _read_only(self) -> bool:
+        app: Any = self.app
+        if app.archive.readonly:
+            self.notify("You may read this archive but not write to it: nothing can be recorded here. Ask its "
+                        "owner (or a user who may write its files) to record this.",
+                        title="Actions disabled", severity="warning", timeout=6)
+            return True
         if self.as_of is None:
             return False
         self.notify(f"This is the article as it stood on {self.as_of}: nothing can be recorded in the past. "
