@@ -2,7 +2,8 @@
 
 Every read command takes `--json` and then prints exactly one JSON document on stdout; human output uses
 rich; errors go to stderr as one line (and with `--json` also as `{"error": …, "code": N}` on stdout). Exit
-codes: 0 ok, 1 not found, 2 usage or query error, 3 input rejected, 4 integrity problem, 5 conflict (someone
+codes: 0 ok, 1 not found, 2 usage, query or permission error (a command that would record something, run by
+a user who may only read the archive, included), 3 input rejected, 4 integrity problem, 5 conflict (someone
 else changed the article first; nothing was written). Text that comes from articles is always printed
 literally: never interpreted as Rich markup.
 
@@ -478,7 +479,8 @@ def build_parser() -> Parser:
     p = Parser(prog="archivist", parents=[common],
                description="Event-sourced archive of Polish news and government articles.",
                epilog="`archivist help COMMAND` or `archivist COMMAND --help` explains a command. Exit codes: "
-                      "0 ok, 1 not found, 2 usage or query error, 3 input rejected, 4 integrity problem, "
+                      "0 ok, 1 not found, 2 usage, query or permission error (e.g. recording in an archive you may "
+                      "only read), 3 input rejected, 4 integrity problem, "
                       "5 conflict.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     parsers: dict[str, argparse.ArgumentParser] = {"": p}
