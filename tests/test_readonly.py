@@ -175,6 +175,9 @@ def test_a_group_member_reads_a_shared_archive_and_may_not_write(reader: Reader)
     assert reader.cli(root, "resolve", url, "--json").json()["article_id"] == aid
     v = reader.cli(root, "verify", "--json")
     assert v.code == 0 and v.json()["ok"] and v.json()["warnings"] == [], v.out + v.err
+    ui = reader.run("-c", "import sys; from tui.app import make_app; app = make_app(sys.argv[1]); "
+                          "print(app.archive.readonly, app.archive.search('policja').total)", str(root))
+    assert ui.code == 0 and ui.out.split() == ["True", str(hits["total"])], ui.err  # what `archivist tui` opens
     exported = reader.home / "export.ndjson"
     assert reader.cli(root, "export", "-o", str(exported)).code == 0
     assert exported.read_bytes() == run_cli(root, "export").out.encode()
