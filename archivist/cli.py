@@ -44,12 +44,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     with Archive.open(args.archive, group=args.group) as a:
         if args.json:
-            emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group})
+            emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group,
+                       "writable": not a.readonly})
         else:
             shared = f", shared with group {a.group}" if a.group else ", private to you"
             out.print(Text(f"Archive ready at {a.root.resolve()} ({a.head()} events{shared})."))
-            out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
-                           "or `archivist ingest PATH`."))
+            if a.readonly:
+                out.print(Text("You may read it (search, show, history, export, tui …) but not write to it."))
+            else:
+                out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
+                               "or `archivist ingest PATH`."))
     return 0
 
 

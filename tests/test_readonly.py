@@ -182,6 +182,9 @@ def test_a_group_member_reads_a_shared_archive_and_may_not_write(reader: Reader)
     assert reader.cli(root, "export", "-o", str(exported)).code == 0
     assert exported.read_bytes() == run_cli(root, "export").out.encode()
 
+    init = reader.cli(root, "init", "--json")  # idempotent, and says what this user may do
+    assert init.code == 0 and init.json()["writable"] is False and init.json()["group"] == reader.user
+
     # Recording: refused in one line, exit 2 (the CLI's usage and permission code), before any work.
     inbox = reader.home / "in"
     shutil.copytree(ROOT / "archivist" / "samples" / "mswia", inbox)
