@@ -49,7 +49,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             until=args.until, publisher=args.publisher, tag=args.tag, as_of=args.as_of, sort=sort,
             include_withdrawn=args.all,
         )
-        lag = a.index_lag()  # only a user who may only read the archive sees a lagging index
+        # Only a user who may only read the archive searches a lagging index (a writer's search caught it up;
+        # what was appended since is another process's news, not a lag).
+        lag = a.index_lag() if a.readonly else 0
         if lag:
             err.print(Text(f"note: the search index is {plural(lag, 'event')} behind the log (a writer's next "
                            "command catches it up); these results leave out what those events changed"))
