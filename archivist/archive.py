@@ -100,8 +100,9 @@ def default_actor(via: str = "api") -> str:
 class Archive:
     """One archive folder: log (truth), blobs (original bytes), projections (state, index)."""
 
-    def __init__(self, root: Path, log: Log, blobs: BlobStore, *, actor: str) -> None:
+    def __init__(self, root: Path, log: Log, blobs: BlobStore, *, actor: str, readonly: bool = False) -> None:
         self.root = root
+        self.readonly = readonly  # this user may only read (see `permissions.may_write`): nothing is written
         self.log = log
         self.blobs = blobs
         self.actor = actor
@@ -119,13 +120,14 @@ class Archive:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
-             create: bool = True, group: str | None = None) -> Archive:
+             create: bool = True, group: str | None = None, readonly: bool | None = None) -> Archive:
         """Open the archive at `path`, creating it (private to its owner, or shared with `group`) when
-        `create` allows; see `archivist.permissions`."""
+        `create` allows; see `archivist.permissions`. `readonly`: open it only to read (nothing is written,
+        no lock is taken; see `require_writable`) -- by default, when this user may not write it."""
         root = Path(path) if path is not None else default_archive_path()
         if root.exists() and not root.is_dir():
             raise errors.UsageError(f"{root} is a file, not an archive folder")
-        if not create and not cls.exists(root):
+        if (not create or readonly) and not cls.exists(root):
             raise errors.NotFound(f"no archive at {root} (run `archivist init` first)")
         try:
             if group is not None or not cls.exists(root):
@@ -136,9 +138,12 @@ class Archive:
         except OSError as exc:
             raise errors.UsageError(f"cannot create an archive at {root}: {exc.strerror or exc}") from None
         try:
-            for sub in ("log", "blobs", "inbox"):
+            if readonly is None:
+                readonly = group is None and cls.exists(root) and not permissions.may_write(root)
+            for sub in () if readonly else ("log", "blobs", "inbox"):
                 (root / sub).mkdir(parents=True, exist_ok=True)
-            archive = cls(root, FileLog(root / "log"), BlobStore(root / "blobs"), actor=actor or default_actor())
+            archive = cls(root, FileLog(root / "log", readonly=readonly), BlobStore(root / "blobs"),
+                          actor=actor or default_actor(), readonly=readonly)
         except BaseException:
             permissions.leave(root)
             raise
@@ -179,6 +184,11 @@ class Archive:
         """The default watched folder (`archivist watch` without a folder)."""
         return self.root / "inbox"
 
+    def require_writable(self) -> None:
+        """Refuse (one line, exit 2) before anything is read or kept when this user may only read."""
+        if self.readonly:
+            raise errors.ReadOnlyArchive(self.root)
+
     def head(self) -> int:
         """The log position of the last acknowledged event (0 for an empty archive)."""
         return self.log.head()
@@ -205,7 +215,7 @@ class Archive:
             head = self.log.head()
             if head > self.state.position:
                 self.state.apply_all(self.log.read(after=self.state.position, until=head))
-                if self.state.position - self._snapshot_at >= SNAPSHOT_EVERY:
+                if self.state.position - self._snapshot_at >= SNAPSHOT_EVERY and not self.readonly:
                     self._save_snapshot()
             return self.state
 
@@ -234,6 +244,7 @@ class Archive:
 
     def append(self, requests: Sequence[AppendRequest], *, actor: str | None = None) -> list[ev.Record]:
         """Append atomically, then bring every projection up to date (read-your-writes)."""
+        self.require_writable()
         try:
             records = self.log.append_batch(requests, actor=actor or self.actor, recorded_at=self.clock())
         except ConflictError as exc:
@@ -273,6 +284,7 @@ class Archive:
         """Ingest files (each with the tags its folders give it) as one bulk load, in batches."""
         from archivist.ingest.service import Ingestor
 
+        self.require_writable()
         return Ingestor(self, via=via, max_bytes=max_bytes, actor=actor).run(files, progress=progress)
 
     def keep_bytes(self, data: bytes) -> str:
@@ -296,7 +308,7 @@ class Archive:
         """The search index projection, opened on first use (and rebuilt from the log if it is missing)."""
         with self._lock:
             if self._index is None:
-                self._index = SearchIndex(self.root / "index", self.log)
+                self._index = SearchIndex(self.root / "index", self.log, readonly=self.readonly)
             return self._index
 
     def search(self, text: str = "", **options: Any) -> SearchResults:
@@ -308,6 +320,12 @@ class Archive:
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
 
+    def index_lag(self) -> int:
+        """Events the search index has not applied yet. Always 0 for a writer once a search has run (every
+        search catches the index up first: read-your-writes); for a user who may only read, what the writers
+        have not indexed yet -- such a user searches the index as they left it (`SearchIndex` read-only)."""
+        return self.index.lag()
+
     def suggest(self, text: str) -> str | None:
         """"Did you mean": the query with each word the archive does not know replaced by its closest word."""
         ix = self.index
@@ -318,6 +336,7 @@ class Archive:
         return getattr(self.log.get(position).event, "body", "")
 
     def rebuild_index(self) -> int:
+        self.require_writable()
         return self.index.rebuild()
 
     def catch_up_index(self) -> int:
@@ -553,6 +572,7 @@ class Archive:
 
     def import_(self, lines: IO[bytes], *, batch: int = 1000) -> int:
         """Load an export into an empty archive; every record keeps its position, time, actor and hash."""
+        self.require_writable()
         return import_(self, lines, batch=batch)
 
 

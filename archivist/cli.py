@@ -2,7 +2,8 @@
 
 Every read command takes `--json` and then prints exactly one JSON document on stdout; human output uses
 rich; errors go to stderr as one line (and with `--json` also as `{"error": …, "code": N}` on stdout). Exit
-codes: 0 ok, 1 not found, 2 usage or query error, 3 input rejected, 4 integrity problem, 5 conflict (someone
+codes: 0 ok, 1 not found, 2 usage, query or permission error (a command that would record something, run by
+a user who may only read the archive, included), 3 input rejected, 4 integrity problem, 5 conflict (someone
 else changed the article first; nothing was written). Text that comes from articles is always printed
 literally: never interpreted as Rich markup.
 
@@ -43,12 +44,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     with Archive.open(args.archive, group=args.group) as a:
         if args.json:
-            emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group})
+            emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group,
+                       "writable": not a.readonly})
         else:
             shared = f", shared with group {a.group}" if a.group else ", private to you"
             out.print(Text(f"Archive ready at {a.root.resolve()} ({plural(a.head(), 'event')}{shared})."))
-            out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
-                           "or `archivist ingest PATH`."))
+            if a.readonly:
+                out.print(Text("You may read it (search, show, history, export, tui …) but not write to it."))
+            else:
+                out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
+                               "or `archivist ingest PATH`."))
     return 0
 
 
@@ -167,7 +172,7 @@ def _address(text: str) -> str:
 
 def _action(act: Callable[[Archive, argparse.Namespace], Recorded]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with open_archive(args) as a:
+        with open_archive(args, write=True) as a:
             r = act(a, args)
         if args.json:
             emit_json({"id": r.id, "recorded": bool(r.position), "position": r.position or None, **r.extra})
@@ -483,7 +488,8 @@ def build_parser() -> Parser:
     p = Parser(prog="archivist", parents=[common],
                description="Event-sourced archive of Polish news and government articles.",
                epilog="`archivist help COMMAND` or `archivist COMMAND --help` explains a command. Exit codes: "
-                      "0 ok, 1 not found, 2 usage or query error, 3 input rejected, 4 integrity problem, "
+                      "0 ok, 1 not found, 2 usage, query or permission error (e.g. recording in an archive you may "
+                      "only read), 3 input rejected, 4 integrity problem, "
                       "5 conflict.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     parsers: dict[str, argparse.ArgumentParser] = {"": p}

@@ -60,9 +60,18 @@ def count(text: str) -> int:
     return value
 
 
-def open_archive(args: argparse.Namespace, via: str = "cli", create: bool = False) -> Archive:
-    """The archive named by `--archive` (or the default), opened as `via:$USER` unless `--actor` says who."""
+def open_archive(args: argparse.Namespace, via: str = "cli", create: bool = False, write: bool = False) -> Archive:
+    """The archive named by `--archive` (or the default), opened as `via:$USER` unless `--actor` says who.
+    `write`: the command records something, so a user who may only read the archive is refused (exit 2)
+    before anything is read."""
     from archivist.archive import Archive, default_actor
 
     actor: str | None = getattr(args, "actor", None)
-    return Archive.open(args.archive, actor=actor or default_actor(via), create=create)
+    archive = Archive.open(args.archive, actor=actor or default_actor(via), create=create)
+    if write:
+        try:
+            archive.require_writable()
+        except BaseException:
+            archive.close()
+            raise
+    return archive

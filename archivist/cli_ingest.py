@@ -23,7 +23,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise errors.UsageError(f"no such file or folder: {', '.join(missing)}")
     files = list(walk(paths))
     max_bytes = int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES
-    with open_archive(args, create=True) as a:
+    with open_archive(args, create=True, write=True) as a:
         show_bar = not args.json and len(files) > 20 and err.is_terminal
         with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err, disable=not show_bar, transient=True) as bar:

@@ -7,7 +7,7 @@ import time
 
 from rich.text import Text
 
-from archivist.cli_common import count, emit_json, open_archive, out, parse_date, parse_last_date
+from archivist.cli_common import count, emit_json, err, open_archive, out, parse_date, parse_last_date
 from archivist.textutil import plural, printable
 
 LIMIT = 10
@@ -49,6 +49,12 @@ def cmd_search(args: argparse.Namespace) -> int:
             until=args.until, publisher=args.publisher, tag=args.tag, as_of=args.as_of, sort=sort,
             include_withdrawn=args.all,
         )
+        # Only a user who may only read the archive searches a lagging index (a writer's search caught it up;
+        # what was appended since is another process's news, not a lag).
+        lag = a.index_lag() if a.readonly else 0
+        if lag:
+            err.print(Text(f"note: the search index is {plural(lag, 'event')} behind the log (a writer's next "
+                           "command catches it up); these results leave out what those events changed"))
         if args.json:
             emit_json(res)
             return 0
@@ -83,7 +89,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    with open_archive(args) as a:
+    with open_archive(args, write=True) as a:
         t = time.perf_counter()
         cp = a.rebuild_index()
         took = time.perf_counter() - t

@@ -35,6 +35,15 @@ class AmbiguousId(UsageError):
         return {"candidates": [{"id": aid, "title": title} for aid, title in self.candidates]}
 
 
+class ReadOnlyArchive(UsageError):
+    """A command that would record something, run by a user who may only read the archive (a member of the
+    group it is shared with: `init --group`). Exit 2, like every other permission refusal."""
+
+    def __init__(self, root: object) -> None:
+        super().__init__(f"you may read the archive at {root} but not write to it (only its owner and users "
+                         "who may write its files can ingest, record, watch, import or rebuild)")
+
+
 class QueryError(UsageError):
     """A malformed query: one line saying what is wrong and where."""
 

@@ -60,6 +60,16 @@ def make_root(root: Path, group: str | None) -> None:
                                 "member of the group)") from None
 
 
+def may_write(root: Path) -> bool:
+    """Whether this process may record in the archive at `root`: write its folder (snapshots, the index's
+    lock), its log folder (new segments) and the log's LOCK. A member of the group an archive is shared with
+    may only read (folders 2750, files 0640): it opens the archive read-only (`Archive.readonly`)."""
+    ids = os.access in os.supports_effective_ids
+    lock = root / "log" / "LOCK"
+    return all(os.access(p, os.W_OK, effective_ids=ids) for p in (root, root / "log")) and (
+        not lock.exists() or os.access(lock, os.W_OK, effective_ids=ids))
+
+
 def enter(root: Path) -> None:
     """The archive at `root` is being opened: files created from now on follow its rule."""
     global _saved

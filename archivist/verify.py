@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from archivist.consistency import index_divergences
 from archivist.permissions import wider_open
 from archivist.results import Problem, VerifyReport
+from archivist.state import ArchiveState
 from store.log import verify_log
 
 if TYPE_CHECKING:
@@ -28,8 +29,12 @@ def verify(archive: Archive) -> VerifyReport:
             problems.append(Problem(kind="blob", position=src.position,
                                     detail=f"blob {digest} ({src.file_name}) does not match its digest"))
     problems.extend(_verify_index(archive))
-    return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems,
-                        warnings=wider_open(archive.root))
+    warnings = wider_open(archive.root)
+    lag = archive.index_lag() if archive.readonly else 0
+    if lag:
+        warnings.append(f"the search index is {lag} events behind the log (you may only read this archive; a "
+                        "writer's next command catches it up): it was checked against the log up to where it is")
+    return VerifyReport(ok=not problems, records=checked, blobs=blobs, problems=problems, warnings=warnings)
 
 
 def _verify_index(archive: Archive) -> list[Problem]:
@@ -40,6 +45,9 @@ def _verify_index(archive: Archive) -> list[Problem]:
     st = archive.refresh()
     if ix.checkpoint() < st.position:
         ix.catch_up(st.position)
+    if ix.checkpoint() < st.position:  # read-only: compare the index with the state at the event it reached
+        st = ArchiveState()
+        st.apply_all(archive.log.read(until=ix.checkpoint()))
     problems = [Problem(kind="index", detail=d.detail, position=d.position)
                 for d in index_divergences(st, ix)]
     if problems:

@@ -60,7 +60,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         except (BrokenPipeError, OSError):
             pass
 
-    with open_archive(args, via="watch", create=True) as a:
+    with open_archive(args, via="watch", create=True, write=True) as a:
         inbox = Path(args.inbox) if args.inbox else a.inbox
         watcher = Watcher(a, inbox, settle=args.settle, rescan=args.rescan, poll=args.poll,
                           max_bytes=int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES,

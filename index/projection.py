@@ -5,6 +5,11 @@ as the documents it covers, so the two can never disagree). Catching up reads th
 across processes take `index/LOCK.catchup` (an OS lock) first, so one process applies a stretch of the log
 while any other that needs the index waits for it, then finds nothing left to do. Delete the folder and the
 next open rebuilds the same index from the log.
+
+Opened `readonly` (by a user who may only read the archive) it writes nothing and takes no lock: it searches
+the index on disk as writers left it, however far behind the log that is (`lag`; writers catch it up at every
+append, so it lags only while a writer's bulk load runs or after a catch-up failed). When there is no index
+on disk, or one that does not fit the log, it builds a private one in memory from the log instead.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import msgspec
 from whoosh import columns as whoosh_columns
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
+from whoosh.filedb.filestore import RamStorage
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
@@ -151,9 +157,11 @@ def apply_event(st: DocState, r: ev.Record) -> None:
 class SearchIndex:
     """The Whoosh index in `root`, kept up to date with `log`."""
 
-    def __init__(self, root: Path, log: Log) -> None:
+    def __init__(self, root: Path, log: Log, *, readonly: bool = False) -> None:
         self.root = root
         self.log = log
+        self.readonly = readonly
+        self.private = False  # a read-only user's own index, in memory (no usable one on disk)
         self._mutex = threading.RLock()
         self._searcher: Searcher | None = None
         self._generation = 0  # bumps at every searcher reopen: keys the caches below
@@ -161,6 +169,9 @@ class SearchIndex:
         self._results: OrderedDict[object, object] = OrderedDict()  # small LRU of finished answers
         self._spell_known: set[str] | None = None  # the "did you mean" field's words, as of _spell_gen
         self._spell_gen: int | None = None
+        if readonly:
+            self._open_readonly()
+            return
         root.mkdir(parents=True, exist_ok=True)
         self._lock_path = root.parent / "index.lock"
         with self._catchup_lock():
@@ -169,6 +180,22 @@ class SearchIndex:
                 self._rebuild_if_misfit()
             else:
                 self.ix = whoosh_index.create_in(str(root), build_schema())
+
+    def _open_readonly(self) -> None:
+        if whoosh_index.exists_in(str(self.root)):
+            self.ix = whoosh_index.open_dir(str(self.root), readonly=True)
+            why = self.misfit()
+            if why is None:
+                return
+            self.ix.close()
+            _log.warning("archivist: the search index does not match the log (%s): searching an index built "
+                         "in memory from the log (a writer's next command rebuilds it on disk)", why)
+        self.private = True
+        self.ix = RamStorage().create_index(build_schema())
+
+    def lag(self) -> int:
+        """Events of the log the index has not applied: 0 after a `catch_up`, unless opened read-only."""
+        return max(self.log.head() - self.checkpoint(), 0)
 
     # --- reading ----------------------------------------------------------------------------------------
 
@@ -311,6 +338,9 @@ class SearchIndex:
     @contextlib.contextmanager
     def _catchup_lock(self) -> Iterator[None]:
         with self._mutex:
+            if self.private:  # this process's own index: no other process to wait for
+                yield
+                return
             fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
@@ -331,7 +361,7 @@ class SearchIndex:
         """
         target = self.log.head() if head is None else head
         cp = self.checkpoint()
-        if cp == target or (cp > target and head is not None):
+        if cp == target or (cp > target and head is not None) or (self.readonly and not self.private):
             return cp
         with self._catchup_lock():
             if cp > target:  # beyond the log's head: the log lost records the index had applied

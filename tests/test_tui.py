@@ -414,6 +414,25 @@ async def test_tag_and_untag(archive_root: Path, ids: dict[str, str]) -> None:
 
 
 @aio
+async def test_a_reader_searches_and_reads_but_actions_are_disabled(archive_root: Path, ids: dict[str, str]) -> None:
+    """A user who may only read the archive (a member of its group) uses the UI to read; recording is refused
+    before any dialog opens."""
+    aid = ids[ARTICLES[0]["title"]]
+    before = len(_events(archive_root, aid))
+    with Archive.open(archive_root, readonly=True) as reader:
+        app = make_app(archive_root, archive=reader)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_article(pilot, app, "raport", aid)
+            assert screen.view is not None and screen.view.id == aid
+            for key in ("a", "t", "w"):
+                await pilot.press(key)
+                await settle(pilot, app)
+                assert app.screen is screen, key
+            assert any("not write to it" in n.message for n in app._notifications)
+    assert len(_events(archive_root, aid)) == before
+
+
+@aio
 async def test_conflict_is_explained_and_the_view_refreshed(archive_root: Path, ids: dict[str, str]) -> None:
     aid = ids[ARTICLES[0]["title"]]
     app = make_app(archive_root)

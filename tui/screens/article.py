@@ -299,6 +299,10 @@ class ArticleScreen(Screen[None]):
 
     def why_not(self, action: str) -> str | None:
         """Why `action` cannot be recorded on the article as shown, or None when it can."""
+        app: Any = self.app
+        if app.archive.readonly:
+            return ("You may read this archive but not write to it: nothing can be recorded here. Ask its "
+                    "owner (or a user who may write its files) to record this.")
         if self.as_of is not None:
             return (f"This is the article as it stood on {self.as_of}: nothing can be recorded in the past. "
                     "Clear the as-of date on the search screen (ctrl+d) to act on it as it is now.")
