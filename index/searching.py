@@ -20,6 +20,7 @@ from whoosh.analysis import Token
 
 from index.analysis import (
     _JOINERS_RE,
+    _TLDS,
     _TOKEN_RE,
     _WORD,
     compound_spans,
@@ -193,6 +194,54 @@ def _compound_terms(value: str, m: re.Match[str]) -> list[tuple[int, int, tuple[
             for s, e, kind, word, _ in compound_spans(value, m)]
 
 
+# Where the tokenizer can match more than a run of word characters (URL, e-mail, number with separators,
+# hyphenated or apostrophed word): every `_TOKEN_RE` match of those kinds contains one of these; written to
+# start with its separator character so the regex engine skips to candidates (a false alarm only sends a
+# chunk through `_TOKEN_RE`, a miss is impossible).
+_SPECIAL_RE = re.compile(
+    r"[-\u2010'\u2019.,:/@]"
+    r"(?:(?<=\w[-\u2010'\u2019])(?=\w)"  # hyphenated or apostrophed word
+    r"|(?<=\d[.,:/])(?=\d)"  # number with separators
+    r"|(?<=@)"  # e-mail
+    r"|(?i:(?<=https:)|(?<=http:)|(?<=www\.))"  # URL with a scheme or www.
+    r"|(?i:(?<=[a-z0-9]\.)(?:" + _TLDS + r"))\b)"  # bare host name
+)
+_RUN_RE = re.compile(r"\w+")
+_NONSPACE_RE = re.compile(r"\S*")
+
+
+def _token_terms(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, index terms) of every span `highlight_tokens` yields, in its order. No token contains
+    whitespace, so the tokenizer restarts cleanly after any: a whitespace-delimited chunk where none of
+    `_SPECIAL_RE` occurs is just its runs of word characters (found by a much cheaper regex); only the chunks
+    where one occurs go through `_TOKEN_RE`."""
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    add = out.append
+    get = _TERMS.get
+    pos = 0
+    for sm in _SPECIAL_RE.finditer(text):
+        a = sm.start()
+        if a < pos:
+            continue
+        while a > pos and not text[a - 1].isspace():
+            a -= 1
+        for m in _RUN_RE.finditer(text, pos, a):
+            w = m.group()
+            add((m.start(), m.end(), get(w) or _plain_terms(w)))
+        b = _NONSPACE_RE.match(text, sm.end()).end()  # type: ignore[union-attr]
+        for m in _TOKEN_RE.finditer(text, a, b):
+            w = m.group()
+            if m.lastgroup == "word" and not _JOINERS_RE.search(w):
+                add((m.start(), m.end(), get(w) or _plain_terms(w)))
+            else:
+                out.extend(_compound_terms(text, m))
+        pos = b
+    for m in _RUN_RE.finditer(text, pos):
+        w = m.group()
+        add((m.start(), m.end(), get(w) or _plain_terms(w)))
+    return out
+
+
 def context_fragments(text: str, words: frozenset[str], maxchars: int, surround: int) -> list[highlight.Fragment]:
     """What Whoosh's `ContextFragmenter(maxchars, surround).fragment_tokens` yields for the token stream
     `Highlighter._merge_matched_tokens(highlight_tokens(text, words))` -- the same fragments, matches,
@@ -205,34 +254,26 @@ def context_fragments(text: str, words: frozenset[str], maxchars: int, surround:
     add = toks.append
     pend: str | None = None  # the merged token being built: text, start, end
     ps = pe = 0
-    for m in _TOKEN_RE.finditer(text):
-        w = m.group()
-        if m.lastgroup == "word" and not _JOINERS_RE.search(w):
-            terms = _TERMS.get(w) or _plain_terms(w)
-            s, e = m.span()
-            if pend is None and len(terms) == 1 and terms[0] not in words:
-                add((s, e, None))
-                continue
-            spans: Iterable[tuple[int, int, tuple[str, ...]]] = ((s, e, terms),)
-        else:
-            spans = _compound_terms(text, m)
-        for s, e, terms in spans:
-            for term in terms:
-                if term not in words:
-                    if pend is not None:
-                        add((ps, pe, pend))
-                        pend = None
-                    add((s, e, None))
-                elif pend is None:
-                    pend, ps, pe = term, s, e
-                elif s <= pe:
-                    if e > pe:
-                        pend += term[pe - e:]
-                        pe = e
-                else:
+    for s, e, terms in _token_terms(text):
+        if pend is None and len(terms) == 1 and terms[0] not in words:
+            add((s, e, None))
+            continue
+        for term in terms:
+            if term not in words:
+                if pend is not None:
                     add((ps, pe, pend))
                     pend = None
-                    add((s, e, term))
+                add((s, e, None))
+            elif pend is None:
+                pend, ps, pe = term, s, e
+            elif s <= pe:
+                if e > pe:
+                    pend += term[pe - e:]
+                    pe = e
+            else:
+                add((ps, pe, pend))
+                pend = None
+                add((s, e, term))
     if pend is not None:
         add((ps, pe, pend))
     # 2. ContextFragmenter.fragment_tokens over them
