@@ -286,3 +286,25 @@ def test_state_snapshot_speeds_open_and_never_lies(archive_dir, monkeypatch) -> 
     (archive_dir / "state" / "articles.snapshot").write_bytes((other / "state" / "articles.snapshot").read_bytes())
     with Archive.open(archive_dir) as e:
         assert set(e.state.articles) == set(ids)
+
+
+def test_loading_a_snapshot_leaves_the_garbage_collector_as_it_was(archive_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    import archivist.archive as archive_mod
+    from archivist.state import load_snapshot
+
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_EVERY", 2)
+    with Archive.open(archive_dir) as a:
+        _publish(a, 1)
+        _publish(a, 2)
+    snap = archive_dir / "state" / "articles.snapshot"
+    torn = archive_dir / "torn.snapshot"
+    torn.write_bytes(snap.read_bytes()[:-7])
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert load_snapshot(snap) is not None and gc.isenabled() is enabled
+            assert load_snapshot(torn) is None and gc.isenabled() is enabled
+    finally:
+        gc.enable()
