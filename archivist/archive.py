@@ -78,6 +78,7 @@ from store.log import (
 
 ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
 SNAPSHOT_EVERY = 20_000  # events replayed beyond the last snapshot before a new one is written
+SNAPSHOT_TAIL = 1_000  # a first load that replayed this many events past the snapshot writes a new one
 
 
 def default_archive_path() -> Path:
@@ -106,7 +107,8 @@ class Archive:
         self.log = log
         self.blobs = blobs
         self.actor = actor
-        self.state = ArchiveState()
+        self._state: ArchiveState | None = None  # loaded on first use (`state`): a search never needs it
+        self._snapshot_at = 0  # the position of the snapshot last loaded or saved
         self._lock = threading.RLock()
         self._index: SearchIndex | None = None
         self._as_of_cache: dict[tuple[dt.date, int], ArchiveState] = {}
@@ -115,8 +117,6 @@ class Archive:
         self.index_error: Exception | None = None  # the last index catch-up after an append that failed
         self._snapshot_path = root / "state" / "articles.snapshot"
         self._umask_set = False  # `open` applied the archive's permission rule (see `archivist.permissions`)
-        self._load_snapshot()
-        self.refresh()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
@@ -209,30 +209,54 @@ class Archive:
 
     # --- projection upkeep ----------------------------------------------------------------------------------
 
+    @property
+    def state(self) -> ArchiveState:
+        """The article state. Loaded on first use — the snapshot, then the log past it — not by `open`: the
+        search index catches up from the log itself, so opening to search never decodes the snapshot."""
+        st = self._state
+        if st is None:
+            with self._lock:
+                if self._state is None:
+                    self._state = self._load_state()
+                st = self._state
+        return st
+
     def refresh(self) -> ArchiveState:
         """Catch the state up with the log (what other processes appended included)."""
         with self._lock:
+            st = self.state
             head = self.log.head()
-            if head > self.state.position:
-                self.state.apply_all(self.log.read(after=self.state.position, until=head))
-                if self.state.position - self._snapshot_at >= SNAPSHOT_EVERY and not self.readonly:
+            if head > st.position:
+                st.apply_all(self.log.read(after=st.position, until=head))
+                if st.position - self._snapshot_at >= SNAPSHOT_EVERY and not self.readonly:
                     self._save_snapshot()
-            return self.state
+            return st
 
-    def _load_snapshot(self) -> None:
+    def _load_state(self) -> ArchiveState:
         """Start from the last snapshot of the article state when it belongs to this log (its anchor, the
-        hash of the record at its position, must match), so opening a big archive replays only the tail."""
-        self._snapshot_at = 0
+        hash of the record at its position, must match) and replay the tail past it. A long tail is saved
+        as a new snapshot at once, so the next process replays little."""
+        state = self._snapshot_state() or ArchiveState()
+        self._state = state
+        head = self.log.head()
+        if head > state.position:
+            state.apply_all(self.log.read(after=state.position, until=head))
+            if state.position - self._snapshot_at >= min(SNAPSHOT_TAIL, SNAPSHOT_EVERY) and not self.readonly:
+                self._save_snapshot()
+        return state
+
+    def _snapshot_state(self) -> ArchiveState | None:
         loaded = load_snapshot(self._snapshot_path)
         if loaded is None:
-            return
+            return None
         state, anchor = loaded
         if not 0 < state.position <= self.log.head():
-            return
+            return None
         for _, payload in self.log.read_raw(state.position - 1, state.position):
             if record_hash(payload) == anchor:
-                self.state = state
                 self._snapshot_at = state.position
+                return state
+        return None
 
     def _save_snapshot(self) -> None:
         try:

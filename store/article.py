@@ -44,10 +44,20 @@ STATUSES = (LIVE, ARCHIVED, WITHDRAWN)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _HOST = re.compile(r"^[\w.-]+$")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+# An address already in its stored form (lower-case http(s) scheme and host, no port, user, fragment or empty
+# query; a path; printable ASCII only): `normalize_url` returns it as it is, without splitting it.
+_NORMAL = re.compile(r'https?://([a-z0-9.-]+)/[!"$->@-~]*(?:\?[!"$-~]+)?')
 
 
 def normalize_url(s: str) -> str:
     """The stored form of a web address; ValueError when `s` is not one."""
+    m = _NORMAL.fullmatch(s)
+    if m is not None and "." in m[1].strip("."):
+        return s  # already normal: `_normalized` would return it unchanged (tests/test_model.py)
+    return _normalized(s)
+
+
+def _normalized(s: str) -> str:
     s = s.strip()
     if not s or any(c.isspace() for c in s):
         raise ValueError(f"not a web address: {s!r}")

@@ -214,6 +214,50 @@ def test_memory_log_carries_the_same_state_machine() -> None:
     assert st.articles["a"].title == "t"
 
 
+def test_search_after_open_never_loads_the_state_and_sees_every_event(archive_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import archivist.archive as archive_mod
+
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_EVERY", 3)
+    with Archive.open(archive_dir) as a:
+        ids = [_publish(a, i) for i in range(4)]
+    assert (archive_dir / "state" / "articles.snapshot").exists()
+    with Archive.open(archive_dir) as writer:  # appended past the snapshot, the index not caught up by it
+        writer.defer_index = True
+        ids.append(_publish(writer, 4))
+        ids.append(_publish(writer, 5, title="Nowy artykuł o szpitalu"))
+
+        def no_state(path):  # type: ignore[no-untyped-def]
+            raise AssertionError("a search decoded the snapshot")
+
+        monkeypatch.setattr(archive_mod, "load_snapshot", no_state)
+        with Archive.open(archive_dir) as b:
+            everything = b.search("", sort="date", limit=50)
+            assert sorted(h.id for h in everything.hits) == sorted(ids)
+            ids.append(_publish(writer, 6, title="Szpital po raz drugi"))  # by another instance, after open
+            assert {h.id for h in b.search("szpital").hits} == {ids[5], ids[6]}
+            assert b._state is None
+            with pytest.raises(AssertionError, match="decoded the snapshot"):
+                b.show(ids[0])  # (show needs the state: this is what loads it)
+
+
+def test_a_long_tail_is_snapshotted_by_the_open_that_replayed_it(archive_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import archivist.archive as archive_mod
+
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_EVERY", 10**9)
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_TAIL", 4)
+    snap = archive_dir / "state" / "articles.snapshot"
+    with Archive.open(archive_dir) as a:
+        for i in range(5):
+            _publish(a, i)
+        head = a.head()
+    assert not snap.exists()  # each refresh replayed one event
+    with Archive.open(archive_dir) as b:
+        assert len(b.state.articles) == 5
+        assert snap.exists() and b._snapshot_at == head  # replayed 5 >= 4 events: saved at once
+    with Archive.open(archive_dir) as c:
+        assert len(c.state.articles) == 5 and c._snapshot_at == head  # replayed nothing
+
+
 def test_state_snapshot_speeds_open_and_never_lies(archive_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import archivist.archive as archive_mod
 
@@ -224,7 +268,7 @@ def test_state_snapshot_speeds_open_and_never_lies(archive_dir, monkeypatch) -> 
     snap = archive_dir / "state" / "articles.snapshot"
     assert snap.exists()
     with Archive.open(archive_dir) as b:
-        assert b._snapshot_at > 0  # started from the snapshot, replayed only the tail
+        assert b.state.position and b._snapshot_at > 0  # (state loads on first use) from the snapshot + tail
         replayed = ArchiveState()
         replayed.apply_all(b.log.read())
         assert {k: (v.status, v.version, v.tags) for k, v in b.state.articles.items()} == \
@@ -242,3 +286,25 @@ def test_state_snapshot_speeds_open_and_never_lies(archive_dir, monkeypatch) -> 
     (archive_dir / "state" / "articles.snapshot").write_bytes((other / "state" / "articles.snapshot").read_bytes())
     with Archive.open(archive_dir) as e:
         assert set(e.state.articles) == set(ids)
+
+
+def test_loading_a_snapshot_leaves_the_garbage_collector_as_it_was(archive_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    import archivist.archive as archive_mod
+    from archivist.state import load_snapshot
+
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_EVERY", 2)
+    with Archive.open(archive_dir) as a:
+        _publish(a, 1)
+        _publish(a, 2)
+    snap = archive_dir / "state" / "articles.snapshot"
+    torn = archive_dir / "torn.snapshot"
+    torn.write_bytes(snap.read_bytes()[:-7])
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert load_snapshot(snap) is not None and gc.isenabled() is enabled
+            assert load_snapshot(torn) is None and gc.isenabled() is enabled
+    finally:
+        gc.enable()

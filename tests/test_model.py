@@ -342,3 +342,40 @@ def test_an_index_from_before_the_anchor_is_rebuilt_not_misread(archive_dir: Pat
         assert a.search("pożar").hits[0].tags == ["praca,przymus"]
         assert a.verify().ok
     assert "older version of archivist" in caplog.text
+
+
+_URL_BITS = st.sampled_from(["http://", "https://", "HTTP://", "//", "ftp://", "www.", "a.b", "x.pl", ".", "..",
+                             "/", "//", "?", "#", "@", ":", ":80", ":443", ":8080", ":x", "[", "]", "%20", "-",
+                             "_", "~", "ą", "Ł", "A", "z", "9", " ", "\t", "\n", "\x00", "\x1f", "\x7f", "\x85",
+                             "\u3000", "!", "\"", "$", "'", "*", ";", "=", "\\", "{", "}"])
+
+
+def _outcome(f, s: str) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return "ok " + f(s)
+    except ValueError as e:
+        return "error " + str(e)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.lists(_URL_BITS, max_size=12).map("".join), st.text(max_size=40),
+                 st.builds(lambda a, b: a + b, st.sampled_from(["http://", "https://"]),
+                           st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=30))))
+@example("https://www.handelludzmi.eu/aktualnosci/1/")
+@example("http://a.b/x?")
+@example("https://a.b./")
+@example("https://.a/")
+@example("https://a.b/x#")
+def test_normalize_url_fast_path_answers_as_the_split(s: str) -> None:
+    from store.article import _NORMAL, _normalized, normalize_url
+
+    assert _outcome(normalize_url, s) == _outcome(_normalized, s)
+    if _NORMAL.fullmatch(s) and "." in s.split("/")[2].strip("."):
+        assert normalize_url(s) == s  # the fast path was taken
+
+
+def test_normalize_url_fast_path_is_taken_for_stored_addresses() -> None:
+    from store.article import _NORMAL, normalize_url
+
+    stored = normalize_url("WWW.Handelludzmi.EU:443/aktualnosci/1/?a=1#top")
+    assert stored == "https://www.handelludzmi.eu/aktualnosci/1/?a=1" and _NORMAL.fullmatch(stored)
