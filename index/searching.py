@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime as dt
+import functools
+import itertools
 import os
 import re
 import time
@@ -210,14 +213,10 @@ _RUN_RE = re.compile(r"\w+")
 _NONSPACE_RE = re.compile(r"\S*")
 
 
-def _token_terms(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
-    """(start, end, index terms) of every span `highlight_tokens` yields, in its order. No token contains
-    whitespace, so the tokenizer restarts cleanly after any: a whitespace-delimited chunk where none of
-    `_SPECIAL_RE` occurs is just its runs of word characters (found by a much cheaper regex); only the chunks
-    where one occurs go through `_TOKEN_RE`."""
-    out: list[tuple[int, int, tuple[str, ...]]] = []
-    add = out.append
-    get = _TERMS.get
+def _special_chunks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each whitespace-delimited chunk where `_SPECIAL_RE` occurs, in order: the only places
+    the tokenizer can match more than a run of word characters (no token contains whitespace)."""
+    out: list[tuple[int, int]] = []
     pos = 0
     for sm in _SPECIAL_RE.finditer(text):
         a = sm.start()
@@ -225,58 +224,101 @@ def _token_terms(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
             continue
         while a > pos and not text[a - 1].isspace():
             a -= 1
-        for m in _RUN_RE.finditer(text, pos, a):
-            w = m.group()
-            add((m.start(), m.end(), get(w) or _plain_terms(w)))
-        b = _NONSPACE_RE.match(text, sm.end()).end()  # type: ignore[union-attr]
-        for m in _TOKEN_RE.finditer(text, a, b):
-            w = m.group()
-            if m.lastgroup == "word" and not _JOINERS_RE.search(w):
-                add((m.start(), m.end(), get(w) or _plain_terms(w)))
-            else:
-                out.extend(_compound_terms(text, m))
-        pos = b
-    for m in _RUN_RE.finditer(text, pos):
-        w = m.group()
-        add((m.start(), m.end(), get(w) or _plain_terms(w)))
+        pos = _NONSPACE_RE.match(text, sm.end()).end()  # type: ignore[union-attr]
+        out.append((a, pos))
     return out
 
 
-def context_fragments(text: str, words: frozenset[str], maxchars: int, surround: int) -> list[highlight.Fragment]:
+def _chunk_terms(text: str, a: int, b: int) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, index terms) of every span `highlight_tokens` yields inside special chunk [a, b)."""
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    get = _TERMS.get
+    for m in _TOKEN_RE.finditer(text, a, b):
+        w = m.group()
+        if m.lastgroup == "word" and not _JOINERS_RE.search(w):
+            out.append((m.start(), m.end(), get(w) or _plain_terms(w)))
+        else:
+            out.extend(_compound_terms(text, m))
+    return out
+
+
+def _token_terms(text: str, chunks: list[tuple[int, int]], pos: int = 0) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, index terms) of every span `highlight_tokens` yields, in its order, from `pos` on -- a
+    clean restart point: 0 or just after whitespace. `chunks` are the text's `_special_chunks`: they go through
+    `_TOKEN_RE`; between them a token is just a run of word characters (found by a much cheaper regex)."""
+    get = _TERMS.get
+    for a, b in chunks[bisect.bisect_left(chunks, (pos, pos)):]:
+        for m in _RUN_RE.finditer(text, pos, a):
+            w = m.group()
+            yield m.start(), m.end(), get(w) or _plain_terms(w)
+        yield from _chunk_terms(text, a, b)
+        pos = b
+    for m in _RUN_RE.finditer(text, pos):
+        w = m.group()
+        yield m.start(), m.end(), get(w) or _plain_terms(w)
+
+
+_SURFACE: dict[frozenset[str], tuple[set[str], set[str]]] = {}  # per query's terms: its matching words, the rest
+
+
+@functools.lru_cache(maxsize=256)
+def _words_regex(words: frozenset[str]) -> re.Pattern[str]:
+    """Finds each of `words` where it stands as a whole run of word characters."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")(?!\w)")
+
+
+def _hot_starts(text: str, words: frozenset[str], chunks: list[tuple[int, int]], most: int) -> list[int] | None:
+    """Where tokens that match `words` may start, ascending: every run of word characters whose terms match
+    (wherever it stands; inside a special chunk that is only a may) and every matching token of a special
+    chunk; None when there are more than `most`. A query's verdict on each surface word is remembered, so
+    the hits after the first mostly cost set operations and one regex scan."""
+    known = _SURFACE.get(words)
+    if known is None:
+        if len(_SURFACE) >= 16:
+            _SURFACE.clear()
+        known = _SURFACE[words] = (set(), set())
+    hot_words, cold_words = known
+    present = set(_RUN_RE.findall(text))
+    new = present - hot_words - cold_words
+    if new:
+        if len(cold_words) > 200_000:
+            cold_words.clear()
+        get = _TERMS.get
+        for w in new:
+            (cold_words if words.isdisjoint(get(w) or _plain_terms(w)) else hot_words).add(w)
+    here = present & hot_words
+    hot = [m.start() for m in _words_regex(frozenset(here)).finditer(text)] if here else []
+    if len(hot) > most:
+        return None
+    hot += [ts for a, b in chunks for ts, _, t in _chunk_terms(text, a, b) if not words.isdisjoint(t)]
+    hot.sort()
+    return hot
+
+
+_END = ((-1, -1, None),)  # ends the token stream of `context_fragments`
+
+
+def context_fragments(text: str, words: frozenset[str], maxchars: int, surround: int, *,
+                      skip: bool = True) -> list[highlight.Fragment]:
     """What Whoosh's `ContextFragmenter(maxchars, surround).fragment_tokens` yields for the token stream
     `Highlighter._merge_matched_tokens(highlight_tokens(text, words))` -- the same fragments, matches,
     spans and merged texts -- in one loop over plain tuples instead of three generators of Token objects
     (~5x cheaper a snippet). Only for texts within the fragmenter's `charlimit` (callers check: past it
-    Whoosh stops mid-stream). tests/test_snippets.py proves it equal to that stream over random texts."""
-    # 1. the analyzer's tokens, consecutive matched ones merged (Highlighter._merge_matched_tokens):
-    #    (start, end, None) for a token that did not match, (start, end, text) for one that did
-    toks: list[tuple[int, int, str | None]] = []
-    add = toks.append
-    pend: str | None = None  # the merged token being built: text, start, end
-    ps = pe = 0
-    for s, e, terms in _token_terms(text):
-        if pend is None and len(terms) == 1 and terms[0] not in words:
-            add((s, e, None))
-            continue
-        for term in terms:
-            if term not in words:
-                if pend is not None:
-                    add((ps, pe, pend))
-                    pend = None
-                add((s, e, None))
-            elif pend is None:
-                pend, ps, pe = term, s, e
-            elif s <= pe:
-                if e > pe:
-                    pend += term[pe - e:]
-                    pe = e
-            else:
-                add((ps, pe, pend))
-                pend = None
-                add((s, e, term))
-    if pend is not None:
-        add((ps, pe, pend))
-    # 2. ContextFragmenter.fragment_tokens over them
+    Whoosh stops mid-stream). tests/test_snippets.py proves it equal to that stream over random texts.
+
+    With `skip`, only the text around matches is tokenised. Far from a match the fragmenter is idle and
+    its only state is `firsts` (the recent tokens a fragment would start from), so the stream may jump ahead
+    to a clean restart point `p0` (after whitespace) with `firsts` emptied, provided that before the next
+    match some token ends at or past `p0 + surround`: by then Whoosh would have dropped every token before
+    `p0` from `firsts` too. Where that does not hold, the whole text is tokenised instead."""
+    chunks = _special_chunks(text)
+    window = surround + 40  # start this far before a match: plenty of tokens to satisfy the guard
+    # where matches stand everywhere there is nothing to skip
+    hot = _hot_starts(text, words, chunks, len(text) // (2 * (window + surround))) if skip else None
+    if hot is None:
+        skip, hot = False, [0]
+    elif not hot:
+        return []
     frags: list[highlight.Fragment] = []
     first: int | None = None
     firsts: deque[int] = deque()
@@ -284,32 +326,93 @@ def context_fragments(text: str, words: frozenset[str], maxchars: int, surround:
     tks: list[Token] = []
     currentlen = 0
     e = 0
-    for s, e, mt in toks:
-        tlength = e - s
-        if countdown < 0 and mt is None:
-            firsts.append(s)
-            while firsts and e - firsts[0] > surround:
-                firsts.popleft()
-        elif currentlen + tlength > maxchars:
-            countdown = 0
-        elif mt is not None:
-            countdown = surround
-            if first is None:
-                if firsts:
-                    first = firsts[0]
-                else:
-                    first = s
-                    countdown += surround
-            tks.append(Token(text=mt, startchar=s, endchar=e, matched=True))
-        if countdown >= 0:
-            currentlen += tlength
-            countdown -= tlength
-            if countdown <= 0:
-                frags.append(highlight.mkfrag(text, tks, startchar=first, endchar=e))
-                tks = []
-                firsts = deque()
-                first = None
-                currentlen = 0
+    pend: str | None = None  # consecutive matched tokens being merged: text, start, end
+    ps = pe = 0
+    guard = -1  # after a jump: the end some idle token must reach before the next match (-1: none due)
+    h = 0  # index into hot of the next match to come
+    c = 0  # index into chunks of the next special chunk
+    pos = 0  # where the stream (re)starts
+    merged: Sequence[tuple[int, int, str | None]]
+    while True:
+        jumped = False
+        for s, e0, terms in itertools.chain(_token_terms(text, chunks, pos), _END):
+            # 1. consecutive matched tokens merged (Highlighter._merge_matched_tokens): (start, end, None)
+            #    for a token that did not match, (start, end, text) for one that did
+            if terms is None:  # the end: the token being merged is the last
+                merged = [(ps, pe, pend)] if pend is not None else []
+                pend = None
+            elif pend is None and len(terms) == 1 and terms[0] not in words:
+                merged = ((s, e0, None),)
+            else:
+                out: list[tuple[int, int, str | None]] = []
+                merged = out
+                for term in terms:
+                    if term not in words:
+                        if pend is not None:
+                            out.append((ps, pe, pend))
+                            pend = None
+                        out.append((s, e0, None))
+                    elif pend is None:
+                        pend, ps, pe = term, s, e0
+                    elif s <= pe:
+                        if e0 > pe:
+                            pend += term[pe - e0:]
+                            pe = e0
+                    else:
+                        out.append((ps, pe, pend))
+                        pend = None
+                        out.append((s, e0, term))
+            # 2. ContextFragmenter.fragment_tokens over them
+            for ts, e, mt in merged:
+                tlength = e - ts
+                if countdown < 0 and mt is None:
+                    firsts.append(ts)
+                    while firsts and e - firsts[0] > surround:
+                        firsts.popleft()
+                    if e >= guard:
+                        guard = -1
+                    continue
+                if guard >= 0:  # a match too soon after a jump: `firsts` may differ from Whoosh's
+                    return context_fragments(text, words, maxchars, surround, skip=False)
+                if currentlen + tlength > maxchars:
+                    countdown = 0
+                elif mt is not None:
+                    countdown = surround
+                    if first is None:
+                        if firsts:
+                            first = firsts[0]
+                        else:
+                            first = ts
+                            countdown += surround
+                    tks.append(Token(text=mt, startchar=ts, endchar=e, matched=True))
+                if countdown >= 0:
+                    currentlen += tlength
+                    countdown -= tlength
+                    if countdown <= 0:
+                        frags.append(highlight.mkfrag(text, tks, startchar=first, endchar=e))
+                        tks = []
+                        firsts = deque()
+                        first = None
+                        currentlen = 0
+            # 3. idle, between chunks (a special chunk's tokens do not come in order of their starts) and the
+            #    next match far ahead: jump to just before it
+            if countdown < 0 and pend is None and skip and terms is not None:
+                while c < len(chunks) and chunks[c][1] <= s:
+                    c += 1
+                if c < len(chunks) and chunks[c][0] <= s:
+                    continue
+                while h < len(hot) and hot[h] < e0:
+                    h += 1
+                if h == len(hot):
+                    return frags  # no match ahead: the rest of the stream changes nothing
+                cut = hot[h] - window
+                if cut > e0:
+                    p0 = max(text.rfind(" ", e0, cut), text.rfind("\n", e0, cut)) + 1
+                    if p0 > e0:
+                        pos, guard, firsts, jumped = p0, p0 + surround, deque(), True
+                        break
+        if not jumped:
+            break
     if tks:
         frags.append(highlight.mkfrag(text, tks, startchar=first, endchar=e))
     return frags

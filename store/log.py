@@ -495,6 +495,16 @@ class FileLog(Log):
             yield seg, start_pos, stop_pos, memoryview(data), seg.offsets[start_pos - seg.first]
 
     def get(self, position: int) -> Record:
+        # A position this view already holds is read without scanning the folder (a search reads ten bodies
+        # for its snippets): only an undone append -- the last segment shorter than the view -- needs one.
+        with self._mutex:
+            segments = self._segments
+            if 0 < position <= self._head and segments and \
+                    os.fstat(self._read_fds[segments[-1].path]).st_size >= segments[-1].end:
+                seg = segments[bisect.bisect_right([s.first for s in segments], position) - 1]
+                start = seg.offsets[position - seg.first]
+                data = self._read_range(seg, start, self._frame_end(seg, position))
+                return decode_record(memoryview(data)[FRAME_HEADER.size + 1:])
         for _, payload in self.read_raw(position - 1, position):
             return decode_record(payload)
         raise KeyError(position)

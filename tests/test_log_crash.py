@@ -480,3 +480,26 @@ def test_readers_beside_a_rolling_writer_never_see_corruption(tmp_path: Path) ->
     records = list(reader.read())
     check_batches(records)
     assert verify_log(reader) == (FileLog(root).head(), [])
+
+
+def test_get_reads_what_read_reads_and_never_an_undone_record(tmp_path: Path) -> None:
+    """`get` of a position the view holds skips the folder scan; an undone tail must still be noticed."""
+    root = tmp_path / "log"
+    _build(root, [2, 1, 3, 1, 2], 150)
+    reader = FileLog(root, readonly=True)
+    records = list(reader.read())
+    assert len(reader.segments()) >= 3
+    assert [reader.get(r.position) for r in records] == records
+    last = records[-1].position
+    path, first, _ = reader.segments()[-1]
+    assert first < last
+    # The writer's last append (a batch of two) is undone (its fsync failed) after this reader saw it.
+    os.truncate(path, reader._frame_end(reader._segments[-1], last - 2))  # noqa: SLF001
+    for gone in (last, last - 1):
+        with pytest.raises(KeyError):
+            reader.get(gone)
+    assert reader.get(last - 2) == records[-3]
+    writer = FileLog(root)
+    [new] = writer.append("again", tagged("nowy"))
+    assert new.position == last - 1
+    assert reader.get(last - 1).event.tag == "nowy"

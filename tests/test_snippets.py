@@ -81,3 +81,47 @@ def test_snippets_of_real_sentences(text: str, query: str) -> None:
     for maxchars, surround in ((searching.SNIPPET_CHARS, 60), (30, 10)):
         fast = context_fragments(text, words, maxchars, surround)
         assert fast and shape(fast) == shape(reference(text, words, maxchars, surround))
+
+
+FILLER = ["rada", "miasta", "podjęła", "uchwałę", "dotyczącą", "budżetu", "na", "rok", "przyszły", "oraz", "inwestycji",
+          "drogowych", "w", "dzielnicy", "Śródmieście", "i", "Ochota", "co", "ogłoszono", "podczas", "sesji"]
+GAPS = [" ", " ", " ", ", ", ". ", "\n", " – ", "; ", " " + "." * 70 + " ", " " + "-" * 90 + " ", "\n\n"]
+
+
+@st.composite
+def sparse_bodies(draw):  # type: ignore[no-untyped-def]
+    """Long texts with rare matches: where `context_fragments` jumps over the text between them."""
+    rare = st.sampled_from(WORDS + COMPOUNDS)
+    parts = draw(st.lists(st.tuples(st.one_of(st.sampled_from(FILLER), st.sampled_from(FILLER),
+                                              st.sampled_from(FILLER), st.sampled_from(FILLER), rare),
+                                    st.sampled_from(GAPS)), min_size=50, max_size=600))
+    return "".join(a + b for a, b in parts)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=sparse_bodies(), query=st.lists(st.sampled_from(WORDS + COMPOUNDS), min_size=1, max_size=3),
+       maxchars=st.sampled_from([searching.SNIPPET_CHARS, 200, 40]), surround=st.sampled_from([60, 20, 5, 0]))
+def test_fragments_that_skip_the_text_between_matches_equal_whooshs(text: str, query: list[str], maxchars: int,
+                                                                    surround: int) -> None:
+    words = frozenset().union(*(terms_of(q) for q in query))
+    fast = context_fragments(text, words, maxchars, surround)
+    assert shape(fast) == shape(reference(text, words, maxchars, surround))
+    assert shape(fast) == shape(context_fragments(text, words, maxchars, surround, skip=False))
+
+
+def test_a_long_text_with_one_match_is_tokenised_only_around_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = " ".join(FILLER * 40) + " Prezydent podpisał ustawę. " + " ".join(FILLER * 40)
+    words = frozenset(terms_of("prezydent"))
+    seen = []
+    real = searching._token_terms
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        for t in real(*args):
+            seen.append(t)
+            yield t
+
+    monkeypatch.setattr(searching, "_token_terms", counting)
+    fast = context_fragments(text, words, searching.SNIPPET_CHARS, 60)
+    assert shape(fast) == shape(reference(text, words, searching.SNIPPET_CHARS, 60))
+    assert len(fast) == 1 and fast[0].matches[0].text in words
+    assert 0 < len(seen) < 60  # of ~1,700 tokens: only those around the match
