@@ -22,7 +22,7 @@ import msgspec
 
 from archivist import errors, permissions
 from archivist.addresses import AddressError, normalize_url, url_key
-from archivist.ingest.registry import MAX_BYTES
+from archivist.ingest.model import MAX_BYTES
 from archivist.recording import SourceFile, record_sources
 from archivist.resolver import moved_links, resolve
 from archivist.results import (

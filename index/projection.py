@@ -23,6 +23,7 @@ import re
 import shutil
 import sys
 import threading
+import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -165,6 +166,7 @@ class SearchIndex:
         self._mutex = threading.RLock()
         self._searcher: Searcher | None = None
         self._generation = 0  # bumps at every searcher reopen: keys the caches below
+        self._seen: tuple[int, int, int] | None = None  # the index folder when the searcher was last current
         self._views: dict[object, object] = {}  # per searcher: column arrays, filter doc sets
         self._results: OrderedDict[object, object] = OrderedDict()  # small LRU of finished answers
         self._spell_known: set[str] | None = None  # the "did you mean" field's words, as of _spell_gen
@@ -202,12 +204,31 @@ class SearchIndex:
     def searcher(self) -> Searcher:
         """A searcher on the newest commit, reopening only the segments that changed."""
         with self._mutex:
-            if self._searcher is None or not self._searcher.up_to_date():
+            if self._searcher is None or not self._up_to_date(self._searcher):
                 self._searcher = self._open_searcher(self._searcher)
                 self._generation += 1
                 self._views.clear()
                 self._results.clear()
             return self._searcher
+
+    def _up_to_date(self, s: Searcher) -> bool:
+        """Whoosh's check lists the index folder (every search asks, twice); while the folder's modification
+        time stays what it was at the last check that found the searcher current, nothing was committed since.
+        Only a time well in the past is trusted: a commit within the same clock tick would not move it."""
+        if self.private:
+            return s.up_to_date()  # type: ignore[no-any-return]
+        try:
+            st = os.stat(self.root)
+        except OSError:
+            return s.up_to_date()  # type: ignore[no-any-return]
+        seen = (st.st_mtime_ns, st.st_ino, id(s))
+        if seen == self._seen:
+            return True
+        if not s.up_to_date():
+            return False
+        if time.time_ns() - st.st_mtime_ns > 1_000_000_000:
+            self._seen = seen
+        return True
 
     # --- per-searcher caches (the index is immutable between commits, so each is valid until a reopen) ---
 

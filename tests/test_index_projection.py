@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -241,3 +242,27 @@ def test_small_commits_are_folded_together_in_bounded_merges(tmp_path) -> None: 
         assert len(segments) <= projection.MERGE_AFTER + 1
         assert all(s.doc_count_all() <= projection.MERGE_BUDGET + projection.SMALL_SEGMENT for s in segments)
         assert a.search("tag:t23").total == 1 and a.verify().ok
+
+
+def test_a_reader_skips_listing_an_unchanged_index_and_still_sees_a_writers_commit(tmp_path: Path,
+                                                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from whoosh.searching import Searcher
+
+    with Archive.open(tmp_path) as w:
+        w.defer_index = False
+        for i in range(3):
+            publish(w, i)
+    old = dt.datetime(2020, 1, 1).timestamp()
+    os.utime(tmp_path / "index", (old, old))  # committed long ago: the folder's time can be trusted
+    listings = []
+    real = Searcher.up_to_date
+    monkeypatch.setattr(Searcher, "up_to_date", lambda s: listings.append(1) or real(s))
+    with Archive.open(tmp_path, readonly=True) as r, Archive.open(tmp_path) as w:
+        assert r.search("pożar").total == 3
+        listings.clear()
+        assert r.search("pożar").total == 3
+        assert listings == []  # one stat instead of a folder listing
+        w.defer_index = False
+        publish(w, 9)
+        assert r.search("pożar").total == 4
+        assert listings  # the folder moved: listed again

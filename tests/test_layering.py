@@ -100,3 +100,14 @@ def test_callers_go_through_the_facade(path: Path) -> None:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and \
                 isinstance(node.right, ast.Constant) and node.right.value == "inbox":
             raise AssertionError(f"{where}:{node.lineno} builds the inbox path (use Archive.inbox)")
+
+
+def test_a_search_does_not_load_the_parsers(tmp_path: Path) -> None:
+    """Start-up is part of a search's time (issue 10): the file parsers load when something is ingested."""
+    code = (f"import sys; from archivist.archive import Archive; a = Archive.open({str(tmp_path)!r}); "
+            "a.publish(title='Pożar', body='Strażacy gasili pożar.'); a.search('pożar'); "
+            "print(','.join(m for m in sys.modules if m.startswith('archivist.ingest.') and "
+            "m != 'archivist.ingest.model'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""

@@ -6,6 +6,8 @@ import datetime
 
 import msgspec
 
+MAX_BYTES = 20 * 1024 * 1024  # the largest dropped file parsed (a page, a CSV); larger ones are refused
+
 
 class ParsedArticle(msgspec.Struct, frozen=True):
     title: str

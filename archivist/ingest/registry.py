@@ -8,13 +8,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .decode import decode_text
 from .html import parse_html
-from .model import ParsedRelocation, ParseResult, Rejected
+from .model import MAX_BYTES, ParsedRelocation, ParseResult, Rejected
 from .records import parse_csv, parse_json, parse_jsonl, set_field_limit, sniff_delimiter
 from .redirects import REDIRECT_SUFFIXES, parse_redirects, redirect_columns
 from .text import parse_text
 
 SUPPORTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv")
-MAX_BYTES = 20 * 1024 * 1024
 
 
 def parse(file_name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> ParseResult:
