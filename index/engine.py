@@ -17,7 +17,7 @@ by construction or by the same arithmetic, and `tests/test_fast_sameness.py` che
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from math import log
 
 import numpy as np
@@ -26,7 +26,7 @@ from whoosh import scoring
 from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 
-from index.phrases import TermPositions, plain_parts, pst_buffer, tree
+from index.phrases import TermPositions, pair_matches, plain_parts, pst_buffer, tree
 from index.postings import FieldPostings, LayoutError, field_lengths, matcher_postings, segment_postings
 
 # Fields decoded into the sidecar: the text fields queries rank by and the keyword fields they filter on
@@ -245,9 +245,9 @@ class Executor:
                 continue
             buf = pst_buffer(seg.reader)
             cache = seg.reader.__dict__.setdefault("_archivist_positions", {})
-            per_part: list[dict[int, set[int]]] = []
+            per_part: list[dict[int, Collection[int]]] = []
             for field, alts in parts:
-                got: dict[int, set[int]] = {}
+                got: dict[int, Collection[int]] = {}
                 for tbytes in alts:
                     p = seg.term(field, tbytes)
                     if p is None or not len(p[0]):
@@ -257,9 +257,19 @@ class Executor:
                         if len(cache) > 10000:
                             cache.clear()
                         tp = cache[(field, tbytes)] = TermPositions(seg.reader, field, tbytes, p[0])
-                    for d, ps in tp.positions(buf, local).items():
-                        got.setdefault(d, set()).update(ps)
+                    found = tp.positions(buf, local)
+                    if not got:
+                        got = found  # type: ignore[assignment]
+                        continue
+                    for d, ps in found.items():  # several forms of the word: where any stands
+                        got[d] = set(got.get(d, ())).union(ps)
                 per_part.append(got)
+            if len(per_part) == 2 and slop <= 8:
+                first, second = per_part
+                docs = [d for d in local.tolist() if first.get(d) and second.get(d)]
+                ok = pair_matches(docs, [first[d] for d in docs], [second[d] for d in docs], slop)
+                mask[seg.offset + np.asarray(docs, dtype=np.int64)[ok]] = True
+                continue
             for d in local.tolist():
                 spans = []
                 for got in per_part:

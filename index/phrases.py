@@ -12,13 +12,16 @@ sequence) is left to Whoosh's matcher.
 from __future__ import annotations
 
 import io
+import itertools
 import pickle
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Collection
 
 import numpy as np
 from whoosh import query as Q
+from whoosh.formats import Positions
 
 from index.postings import _INT, LayoutError, _pst_path
 
@@ -126,10 +129,12 @@ class TermPositions:
         post = idx[ok]
         docs = local_docs[ok]
         blocknums = np.searchsorted(self._ends, post, side="right")
-        decode = self.fmt.decode_positions
+        decode = _decode_positions if type(self.fmt) is Positions else self.fmt.decode_positions
+        current, values, first = -1, (), 0
         for d, p, bn in zip(docs.tolist(), post.tolist(), blocknums.tolist(), strict=True):
-            values = self._block(buf, bn)
-            first = int(self._ends[bn - 1]) if bn else 0
+            if bn != current:  # candidates come in document order, so a block's postings come together
+                current, values = bn, self._block(buf, bn)
+                first = int(self._ends[bn - 1]) if bn else 0
             out[d] = decode(values[p - first])
         return out
 
@@ -149,6 +154,36 @@ class TermPositions:
             while len(_blocks) > BLOCK_CACHE:
                 _blocks.popitem(last=False)
         return values  # type: ignore[no-any-return]
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    """`whoosh.formats.Positions.decode_positions`, the running sum taken by `accumulate` (C) instead of a
+    Python loop: a frequent word's positions are decoded for thousands of candidates."""
+    if not value.endswith(b"."):
+        value += b"."
+    return list(itertools.accumulate(pickle.loads(value[_INT.size:])))
+
+
+def pair_matches(docs: list[int], first: list[Collection[int]], second: list[Collection[int]], slop: int) -> np.ndarray:
+    """Which documents have a position b of the second word with 1 <= b - a <= slop for a position a of the
+    first: what `tree` answers for two parts (spans of single positions), for all candidates at once.
+    `first[i]`, `second[i]` are document `docs[i]`'s positions."""
+    if not docs:
+        return np.zeros(0, dtype=bool)
+    na = np.fromiter(map(len, first), dtype=np.int64, count=len(docs))
+    nb = np.fromiter(map(len, second), dtype=np.int64, count=len(docs))
+    slot = np.arange(len(docs), dtype=np.int64)
+    shift = np.int64(1 << 32)  # positions are < 2**32; a document's keys stay apart from the next one's
+    ka = np.repeat(slot, na) * shift + np.fromiter(itertools.chain.from_iterable(first), dtype=np.int64,
+                                                     count=int(na.sum()))
+    kb = np.repeat(slot, nb) * shift + np.fromiter(itertools.chain.from_iterable(second), dtype=np.int64,
+                                                     count=int(nb.sum()))
+    hit = np.zeros(len(ka), dtype=bool)
+    for k in range(1, slop + 1):
+        hit |= np.isin(ka + k, kb, assume_unique=False)
+    out = np.zeros(len(docs), dtype=bool)
+    out[ka[hit] // shift] = True
+    return out
 
 
 def pst_buffer(reader):  # type: ignore[no-untyped-def]

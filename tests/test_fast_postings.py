@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archivist.archive import Archive
 from index import postings as P
@@ -123,3 +125,16 @@ def test_a_catch_up_writes_the_sidecars_of_its_segments(tmp_path: Path, monkeypa
             assert ({s + P.SUFFIX for s in segs} <= written) is at_commit
             assert a.search("policja").total == 1  # and the first search writes them otherwise
             assert {s + P.SUFFIX for s in segs} <= {p.name for p in a.index.root.glob("*" + P.SUFFIX)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs=st.lists(st.tuples(st.sets(st.integers(0, 40), min_size=1, max_size=12),
+                               st.sets(st.integers(0, 40), min_size=1, max_size=12)), max_size=20),
+       slop=st.integers(0, 5))
+def test_two_word_phrases_at_once_equal_the_span_tree(docs, slop: int) -> None:  # type: ignore[no-untyped-def]
+    """`pair_matches` (every candidate at once, numpy) answers what Whoosh's span rule (`tree`) answers."""
+    from index.phrases import pair_matches, tree
+
+    got = pair_matches(list(range(len(docs))), [a for a, _ in docs], [b for _, b in docs], slop).tolist()
+    want = [bool(tree([[(x, x) for x in sorted(a)], [(x, x) for x in sorted(b)]], slop)) for a, b in docs]
+    assert got == want
