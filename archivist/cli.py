@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 from rich.table import Table
 from rich.text import Text
 
-from archivist import cli_ingest, cli_search, cli_tui, errors, watch_cli
+from archivist import __version__, cli_ingest, cli_search, cli_tui, errors, watch_cli
 from archivist.addresses import AddressError, normalize_url
 from archivist.cli_common import emit_json, err, lit, open_archive, out, parse_date
 from archivist.textutil import VERSION_WORDS, plural, printable, revision
@@ -491,6 +491,8 @@ def build_parser() -> Parser:
                       "0 ok, 1 not found, 2 usage, query or permission error (e.g. recording in an archive you may "
                       "only read), 3 input rejected, 4 integrity problem, "
                       "5 conflict.")
+    p.add_argument("--version", action="version", version=f"archivist {__version__}",
+                   help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     parsers: dict[str, argparse.ArgumentParser] = {"": p}
     for c in COMMANDS:
