@@ -22,6 +22,8 @@ import msgspec
 
 from archivist import errors, permissions
 from archivist.addresses import AddressError, normalize_url, url_key
+from archivist.batch import ACTIONS, BatchPlan, BatchResult, action_events
+from archivist.batch import plan as plan_batch
 from archivist.ingest.registry import MAX_BYTES
 from archivist.recording import SourceFile, record_sources
 from archivist.resolver import moved_links, resolve
@@ -488,25 +490,18 @@ class Archive:
     def archive(self, article_id: str, reason: str = "", *, source: str | None = None,
                 expected_version: int | None = None, actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        if a.status == ARCHIVED:
-            return 0
-        return self._record(a, [ev.ArticleArchived(reason=reason, source=source)], expected_version, actor)
+        return self._record(a, action_events("archive", a, reason=reason, source=source), expected_version, actor)
 
     def restore(self, article_id: str, reason: str = "", *, expected_version: int | None = None,
                 actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        if a.status == LIVE:
-            return 0
-        return self._record(a, [ev.ArticleRestored(reason=reason)], expected_version, actor)
+        return self._record(a, action_events("restore", a, reason=reason), expected_version, actor)
 
     def withdraw(self, article_id: str, reason: str, *, expected_version: int | None = None,
                  actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        if not reason.strip():
-            raise errors.UsageError("a withdrawal needs a reason (it stays in the article's history)")
-        if a.status == WITHDRAWN:
-            return 0
-        return self._record(a, [ev.ArticleWithdrawn(reason=reason.strip())], expected_version, actor)
+        return self._record(a, action_events("withdraw", a, reason=_withdrawal_reason(reason)), expected_version,
+                            actor)
 
     def relocate(self, article_id: str, to_url: str, *, source: str | None = None,
                  expected_version: int | None = None, actor: str | None = None) -> int:
@@ -532,18 +527,57 @@ class Archive:
     def tag(self, article_id: str, *tags: str, expected_version: int | None = None,
             actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        new = [t for t in _clean_tags(tags) if t not in a.tags]
-        if not new:
-            return 0
-        return self._record(a, [ev.ArticleTagged(tag=t) for t in new], expected_version, actor)
+        return self._record(a, action_events("tag", a, tags=_clean_tags(tags)), expected_version, actor)
 
     def untag(self, article_id: str, *tags: str, expected_version: int | None = None,
               actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        gone = [t for t in _clean_tags(tags) if t in a.tags]
-        if not gone:
-            return 0
-        return self._record(a, [ev.ArticleUntagged(tag=t) for t in gone], expected_version, actor)
+        return self._record(a, action_events("untag", a, tags=_clean_tags(tags)), expected_version, actor)
+
+    # --- actions on every result of a query ------------------------------------------------------------------
+
+    def matching_ids(self, query: str = "", **options: Any) -> list[str]:
+        """The id of every article a search finds (all of them, not a page), newest first. `options`: the
+        search's filters (status, since, until, publisher, tag, include_withdrawn)."""
+        opts = {**options, "facets": False, "snippets": False, "suggest": False, "sort": "date"}
+        total = self.search(query, limit=0, **opts).total
+        return [h.id for h in self.search(query, limit=total, **opts).hits] if total else []
+
+    def plan_batch(self, action: str, query: str = "", *, tags: Sequence[str] = (), reason: str = "",
+                   **options: Any) -> BatchPlan:
+        """What `action` (tag, untag, archive, restore, withdraw) would record for every article `query` (with
+        the search's filters in `options`) finds: each article as the state holds it now, at the version read.
+        Nothing is written: show `plan.result`, then `apply_batch(plan)`."""
+        if action not in ACTIONS:
+            raise errors.UsageError(f"the action is one of {', '.join(ACTIONS)}, not {action!r}")
+        clean = _clean_tags(tags) if action in ("tag", "untag") else []
+        if action in ("tag", "untag") and not clean:
+            raise errors.UsageError(f"{action}: give at least one tag")
+        if action == "withdraw":
+            reason = _withdrawal_reason(reason)
+        ids = self.matching_ids(query, **options)
+        st = self.refresh()
+        found = [st.articles[i] for i in ids if i in st.articles]
+        return plan_batch(action, query, found, tags=clean, reason=reason)
+
+    def apply_batch(self, plan: BatchPlan, *, actor: str | None = None) -> BatchResult:
+        """Record a planned batch in one atomic append, each article expected at the version it was read at:
+        if anyone changed one of them since, the whole batch is a conflict and nothing is written."""
+        self.require_writable()
+        if not plan.items:
+            return plan.result
+        requests = [AppendRequest(i.article_id, list(i.events), i.version) for i in plan.items]
+        try:
+            records = self.append(requests, actor=actor)
+        except errors.ConflictError as exc:
+            stale = exc.__cause__
+            which = f"article {stale.stream} is at version {stale.actual}, read at {stale.expected}" \
+                if isinstance(stale, ConflictError) else str(exc)
+            raise errors.ConflictError(
+                f"conflict: an article of the batch changed after the query read it ({which}); nothing was "
+                "recorded: run it again") from exc
+        return msgspec.structs.replace(plan.result, first_position=records[0].position,
+                                       last_position=records[-1].position)
 
     def _expecting(self, article_id: str, expected_version: int | None) -> ArticleState:
         """The article an action is about. A stale expected version is a conflict whatever the action would
@@ -556,7 +590,10 @@ class Archive:
 
     def _record(self, a: ArticleState, events: list[ev.Event], expected_version: int | None,
                 actor: str | None) -> int:
-        """Append to one article, expecting the version it was read at (or the caller's): stale -> conflict."""
+        """Append to one article, expecting the version it was read at (or the caller's): stale -> conflict.
+        No events (it is already so): 0, nothing recorded."""
+        if not events:
+            return 0
         expected = a.version if expected_version is None else expected_version
         records = self.append([AppendRequest(a.id, events, expected)], actor=actor)
         return records[-1].position
@@ -605,6 +642,12 @@ def _require_text(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise errors.UsageError(f"an article needs a {what}")
     return normalize_title(value) if what == "title" else value
+
+
+def _withdrawal_reason(reason: str) -> str:
+    if not reason.strip():
+        raise errors.UsageError("a withdrawal needs a reason (it stays in the article's history)")
+    return reason.strip()
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:
