@@ -40,6 +40,7 @@ from archivist.results import (
     VersionRef,
     summarize,
 )
+from archivist.saved import check_name, check_tag, closest, expand, references
 from archivist.state import (
     ARCHIVED,
     LIVE,
@@ -47,6 +48,7 @@ from archivist.state import (
     WITHDRAWN,
     ArchiveState,
     ArticleState,
+    SavedSearch,
     SourceState,
     load_snapshot,
     save_snapshot,
@@ -56,6 +58,7 @@ from archivist.verify import verify
 from archivist.versions import diff, versions
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
+from index.query import parse_query
 from index.searching import SearchResults, search, suggest
 from store import events as ev
 from store.article import (
@@ -338,13 +341,25 @@ class Archive:
             return self._index
 
     def search(self, text: str = "", **options: Any) -> SearchResults:
-        """Search articles (see `index.searching.search` for the options); sees every acknowledged event."""
+        """Search articles (see `index.searching.search` for the options); sees every acknowledged event.
+        `@name` in `text` stands for a saved search (`expand_query`)."""
+        expanded = self.expand_query(text)
+        if expanded != text:
+            options = {**options, "suggest": False}  # a correction of the expansion would puzzle
         ix = self.index
         ix.catch_up()
         try:
-            return search(ix, text, body_of=self._body_of, **options)
+            res = search(ix, expanded, body_of=self._body_of, **options)
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
+        return res if expanded == text else msgspec.structs.replace(res, query=text)
+
+    def expand_query(self, text: str) -> str:
+        """`text` with every `@name` replaced by that saved search's query and filters (see
+        `archivist.saved`); unchanged when it names none (the article state is then not even loaded)."""
+        if "@" not in text or not references(text):
+            return text
+        return expand(text, self.refresh().saved)
 
     def index_lag(self) -> int:
         """Events the search index has not applied yet. Always 0 for a writer once a search has run (every
@@ -354,6 +369,8 @@ class Archive:
 
     def suggest(self, text: str) -> str | None:
         """"Did you mean": the query with each word the archive does not know replaced by its closest word."""
+        if references(text):
+            return None
         ix = self.index
         ix.catch_up()
         return suggest(ix, text) if text.strip() else None
@@ -604,6 +621,76 @@ class Archive:
             return normalize_url(url)
         except AddressError as exc:
             raise errors.UsageError(str(exc)) from exc
+
+    # --- saved searches (named queries: `@name` in any query) -------------------------------------------------
+
+    def saved_searches(self) -> list[SavedSearch]:
+        """Every saved search, by name."""
+        return [s for _, s in sorted(self.refresh().saved.items())]
+
+    def saved_search(self, name: str) -> SavedSearch:
+        key = check_name(name.removeprefix("@"))
+        saved = self.refresh().saved
+        if key not in saved:
+            raise errors.NotFound(f"no saved search @{key}{closest(key, sorted(saved))}")
+        return saved[key]
+
+    def save_search(self, name: str, query: str = "", *, status: Sequence[str] | str | None = None,
+                    tag: Sequence[str] | str | None = None, since: dt.date | None = None,
+                    until: dt.date | None = None, publisher: str | None = None, include_withdrawn: bool = False,
+                    replace: bool = False, actor: str | None = None) -> int:
+        """Save `query` with the search's filters as `@name` (`replace`: change an existing one). Refused: a
+        name that is not a simple word, a name already saved (without `replace`), a query that does not parse
+        or names an unknown saved search or, through others, itself. Returns the log position (0: it was
+        already saved so)."""
+        self.require_writable()
+        key = check_name(name.removeprefix("@"))
+        statuses = [status] if isinstance(status, str) else list(dict.fromkeys(status or []))
+        for st_ in statuses:
+            if st_ not in STATUSES:
+                raise errors.UsageError(f"status is one of {', '.join(STATUSES)}, not {st_!r}")
+        if include_withdrawn and not statuses:
+            statuses = list(STATUSES)
+        tags = [check_tag(t) for t in _clean_tags([tag] if isinstance(tag, str) else tag or [])]
+        if since and until and since > until:
+            raise errors.UsageError(f"--since {since} is after --until {until}")
+        publisher = (publisher or "").strip() or None
+        if not query.strip() and not (statuses or tags or since or until or publisher):
+            raise errors.UsageError("a saved search needs a query or a filter")
+        state = self.refresh()
+        old = state.saved.get(key)
+        if old is not None and not replace:
+            raise errors.UsageError(f"there is already a saved search @{key} ({old.query!r}); --replace changes it")
+        new = SavedSearch(name=key, query=query, statuses=statuses, tags=tags, since=since, until=until,
+                          publisher=publisher)
+        try:
+            parse_query(expand(f"@{key}", {**state.saved, key: new}))
+        except _IndexQueryError as exc:
+            raise errors.QueryError(f"@{key} would not be a valid query: {exc}") from exc
+        if old is not None and (old.query, old.statuses, old.tags, old.since, old.until, old.publisher) == (
+                query, statuses, tags, since, until, publisher):
+            return 0
+        event = ev.SearchSaved(name=key, query=query, statuses=",".join(statuses), tags="\n".join(tags),
+                               since=since, until=until, publisher=publisher)
+        return self._append_saved(key, event, actor)
+
+    def remove_saved_search(self, name: str, *, actor: str | None = None) -> int:
+        """Forget `@name`; refused while another saved search refers to it."""
+        self.require_writable()
+        s = self.saved_search(name)
+        users = sorted(o.name for o in self.state.saved.values() if o.name != s.name and s.name in references(o.query))
+        if users:
+            raise errors.UsageError(f"@{s.name} is used by {', '.join('@' + u for u in users)}: change or remove "
+                                    f"{'it' if len(users) == 1 else 'them'} first")
+        return self._append_saved(s.name, ev.SavedSearchRemoved(name=s.name), actor)
+
+    def _append_saved(self, key: str, event: ev.Event, actor: str | None) -> int:
+        expected = self.state.saved_versions.get(key, NO_STREAM)
+        try:
+            return self.append([AppendRequest(ev.saved_stream(key), [event], expected)], actor=actor)[-1].position
+        except errors.ConflictError as exc:
+            raise errors.ConflictError(f"conflict: someone changed the saved search @{key} meanwhile; nothing was "
+                                       "recorded (`archivist saved list` shows it now)") from exc
 
     # --- integrity, counts, transfer ------------------------------------------------------------------------
     def verify(self) -> VerifyReport:

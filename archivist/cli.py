@@ -25,7 +25,7 @@ import msgspec
 from rich.table import Table
 from rich.text import Text
 
-from archivist import __version__, cli_ingest, cli_search, cli_tui, errors, watch_cli
+from archivist import __version__, cli_ingest, cli_saved, cli_search, cli_tui, errors, watch_cli
 from archivist.addresses import AddressError, normalize_url
 from archivist.batch import PAST
 from archivist.cli_common import emit_json, err, lit, open_archive, out, parse_date
@@ -478,6 +478,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("watch", watch_cli.cmd_watch, watch_cli.HELP, JSON, watch_cli.arguments, watch_cli.EPILOG),
     Command("search", cli_search.cmd_search, "search articles (Polish-aware; the query syntax is below)", JSON,
             cli_search.arguments, cli_search.QUERY_SYNTAX),
+    Command("saved", cli_saved.cmd_saved, cli_saved.HELP, JSON, cli_saved.arguments, cli_saved.EPILOG),
     Command("show", cmd_show, "one article", AS_OF, _id),
     Command("history", cmd_history, "an article's events, oldest first", JSON, _id),
     Command("resolve", cmd_resolve, "follow relocations to the current address, with the chain", AS_OF,

@@ -23,6 +23,7 @@ query syntax:
   published:2015..2017         dates: YYYY, YYYY-MM or YYYY-MM-DD, a range A..B or [A TO B]
   policja AND NOT kradzież     boolean: AND OR NOT, -word (must not), +word (must), ( … )
   handl*  ludzmi~  ludzmi~2    a prefix; fuzzy words (one or two letters off)
+  @archiwalne                  a saved search: its query and filters must match (`archivist saved --help`)
   ''                           an empty query lists every article, newest first
 
 examples:

@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 from archivist.archive import Archive
 
@@ -149,3 +149,129 @@ def test_a_concurrent_change_fails_the_whole_batch(cli, news: dict[str, str], ar
     assert tags == {"wnuczek": ["concurrent"], "sms": ["seniorzy"], "szkola": [], "raport": []}
     # run again: the batch now reads the new version and goes through
     assert len(cli("tag", "--query", "policja", "seniorzy", "--json").json()["changed"]) == 2
+
+
+# --- saved searches -------------------------------------------------------------------------------------------
+
+def _ids(cli, *args: str) -> list[str]:  # type: ignore[no-untyped-def]
+    r = cli("search", *args, "--limit", "100", "--sort", "date", "--json")
+    assert r.code == 0, r.err
+    return [h["id"] for h in r.json()["hits"]]
+
+
+def test_saved_search_stands_for_its_query_and_filters(cli, news: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    r = cli("saved", "add", "ostrzezenia", "policja ostrzega", "--since", "2015", "--json")
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["recorded"] and doc["saved"]["since"] == "2015-01-01" and doc["saved"]["query"] == "policja ostrzega"
+    assert _ids(cli, "@ostrzezenia") == _ids(cli, "policja ostrzega", "--since", "2015") == [news["sms"], news["wnuczek"]]
+    # combined with the rest of a query, and with the command's own filters
+    assert _ids(cli, "@ostrzezenia published:2019") == [news["wnuczek"]]
+    assert _ids(cli, "@ostrzezenia", "--tag", "seniorzy") == [news["sms"]]
+    assert _ids(cli, "policja -@ostrzezenia") == [news["szkola"]]  # 2012: before the saved --since
+    assert cli("search", "@OSTRZEZENIA", "--json").json()["query"] == "@OSTRZEZENIA"  # names ignore case
+    # statuses, tags and a publisher are kept too; a saved search may use another
+    assert cli("saved", "add", "stare", "", "--status", "archived,live", "--until", "2018").code == 0
+    assert cli("saved", "add", "krakow", "@ostrzezenia", "--publisher", "KWP w Krakowie").code == 0
+    assert _ids(cli, "@stare") == _ids(cli, "", "--status", "archived,live", "--until", "2018") \
+        == [news["raport"], news["szkola"]]
+    assert _ids(cli, "@krakow") == [news["wnuczek"]]
+    assert _ids(cli, "@krakow OR @stare") == [news["wnuczek"], news["raport"], news["szkola"]]
+    # an address or a mail is not a saved search; inside a phrase it is a word
+    assert cli("search", "jan@policja.pl", "--json").code == 0 and cli("search", '"@nic"', "--json").code == 0
+
+    listed = cli("saved", "list", "--json").json()["saved"]
+    assert [s["name"] for s in listed] == ["krakow", "ostrzezenia", "stare"]
+    assert listed[2]["statuses"] == ["archived", "live"] and listed[2]["until"] == "2018-12-31"
+    assert listed[1]["actor"].startswith("cli:") and listed[1]["position"] > 0
+    human = cli("saved", "list").out
+    assert "@ostrzezenia" in human and "policja ostrzega" in human and "published 2015-01-01.." in human
+
+
+def test_saved_search_changes_and_removal(cli, news: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    assert cli("saved", "add", "raporty", "raport").code == 0
+    head = _head(cli)
+    again = cli("saved", "add", "raporty", "ministerstwo")
+    assert again.code == 2 and "already a saved search @raporty" in again.err and "--replace" in again.err
+    same = cli("saved", "add", "raporty", "raport", "--replace")
+    assert same.code == 0 and "nothing to record" in same.out and _head(cli) == head
+    assert cli("saved", "add", "raporty", "policja", "--replace").code == 0
+    assert _ids(cli, "@raporty") == _ids(cli, "policja")  # a changed saved search is a new question
+    assert cli("saved", "rm", "raporty").code == 0
+    gone = cli("search", "@raporty")
+    assert gone.code == 2 and "no saved search @raporty" in gone.err
+    assert cli("saved", "add", "raporty", "raport").code == 0  # the name can be saved again
+    assert _ids(cli, "@raporty") == [news["raport"]]
+    assert [e["type"] for e in _exported(cli)] == [
+        "SearchSaved", "SearchSaved", "SavedSearchRemoved", "SearchSaved"]
+
+
+def _exported(cli) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    lines = [json.loads(line) for line in cli("export", "--no-blobs").out.splitlines()]
+    return [ln["event"] for ln in lines if ln.get("stream", "").startswith("saved:")]
+
+
+def test_saved_search_errors_are_clear(cli, news: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    assert cli("saved", "add", "archiwalne", "", "--status", "archived").code == 0
+    head = _head(cli)
+    for args, says in (
+            (("search", "@archiwalen"), "no saved search @archiwalen; did you mean @archiwalne?"),
+            (("tag", "--query", "@archiwalen", "x"), "did you mean @archiwalne?"),
+            (("saved", "add", "dwa słowa", "x"), "one simple word"),
+            (("saved", "add", "@", "x"), "one simple word"),
+            (("saved", "add", "pusty", ""), "needs a query or a filter"),
+            (("saved", "add", "zly", '"policja'), "unclosed quote"),
+            (("saved", "add", "sam", "@sam"), "@sam refers to itself (@sam → @sam)"),
+            (("saved", "add", "nowy", "@brak"), "no saved search @brak"),
+            (("saved", "add", "x", "y", "--status", "gone"), "status is one of"),
+            (("saved", "rm", "brak"), "no saved search @brak"),
+            (("saved", "list", "extra"), "takes no name"),
+            (("saved", "rm"), "NAME"),
+            (("saved", "add", "bez"), "QUERY")):
+        r = cli(*args)
+        assert r.code in (1, 2) and says in r.err and "Traceback" not in r.err, (args, r.err)
+    # a cycle through others is found when it would be made
+    assert cli("saved", "add", "a", "@archiwalne OR policja").code == 0
+    assert cli("saved", "add", "b", "@a raport").code == 0
+    cycle = cli("saved", "add", "a", "@b", "--replace")
+    assert cycle.code == 2 and "@a refers to itself (@a → @b → @a)" in cycle.err
+    used = cli("saved", "rm", "a")
+    assert used.code == 2 and "@a is used by @b" in used.err
+    assert _head(cli) == head + 2
+
+
+def test_saved_searches_travel_with_export_and_import(cli, news: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("saved", "add", "ostrzezenia", "policja ostrzega", "--tag", "seniorzy").code == 0
+    assert cli("saved", "add", "stare", "", "--status", "archived").code == 0
+    assert cli("saved", "rm", "stare").code == 0
+    dump = tmp_path / "dump.ndjson"
+    assert cli("export", "-o", str(dump)).code == 0
+    other = tmp_path / "other"
+    assert run_cli(other, "import", str(dump)).code == 0
+    mine, theirs = cli("saved", "list", "--json").json(), run_cli(other, "saved", "list", "--json").json()
+    assert mine == theirs and [s["name"] for s in theirs["saved"]] == ["ostrzezenia"]
+    assert run_cli(other, "search", "@ostrzezenia", "--json").json()["total"] == 1
+
+
+def test_actions_on_a_saved_search(cli, news: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    assert cli("saved", "add", "ostrzezenia", "policja ostrzega").code == 0
+    r = cli("archive", "--query", "@ostrzezenia", "--dry-run", "--json").json()
+    assert r["query"] == "@ostrzezenia" and {x["id"] for x in r["changed"]} == {news["wnuczek"], news["sms"]}
+
+
+def test_saved_searches_survive_the_state_snapshot(archive_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archivist.archive as archive_mod
+
+    monkeypatch.setattr(archive_mod, "SNAPSHOT_TAIL", 1)
+    with Archive.open(archive_dir) as a:
+        a.publish(title="Raport", body="Treść raportu.")
+        a.save_search("raz", "raport", tag="t")
+        a.save_search("dwa", "treść")
+        a.remove_saved_search("dwa")
+    with Archive.open(archive_dir) as a:
+        a.saved_searches()  # the first load replays the log and keeps a snapshot
+    assert (archive_dir / "state" / "articles.snapshot").exists()
+    with Archive.open(archive_dir) as a:
+        assert [(s.name, s.tags) for s in a.saved_searches()] == [("raz", ["t"])]
+        assert a._snapshot_at == a.head()  # loaded from the snapshot, nothing replayed
+        assert a.save_search("dwa", "raport") > 0  # expects the removed stream's version: kept by the snapshot

@@ -16,7 +16,7 @@ from tui.commands import bindings_of
 
 QUERY_HELP = (
     "Query language: words (any form: handlu ludźmi finds handel ludźmi), \"a phrase\", AND OR NOT, "
-    "title: body: url: publisher: tag: status:, published:2015..2017, prefix*, fuzzy~. "
+    "title: body: url: publisher: tag: status:, published:2015..2017, prefix*, fuzzy~, @saved-search. "
     "An empty query lists the newest articles."
 )
 
