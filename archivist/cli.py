@@ -487,15 +487,16 @@ COMMANDS: tuple[Command, ...] = (
             _diff_arguments),
     Command("links", cmd_links, "archived articles whose recorded address has moved, with the current one",
             AS_OF),
-    Command("archive", cmd_archive, "record that an article was archived", ACT, _id_reason),
-    Command("restore", cmd_restore, "record that an archived or withdrawn article is live again", ACT,
-            _id_reason),
-    Command("withdraw", cmd_withdraw, "hide an article from search (kept in history)", ACT, _withdraw_arguments),
+    Command("archive", cmd_archive, "record that an article (or every article a --query finds) was archived", ACT, _id_reason),
+    Command("restore", cmd_restore, "record that an archived or withdrawn article (or every article a --query "
+            "finds) is live again", ACT, _id_reason),
+    Command("withdraw", cmd_withdraw, "hide an article (or every article a --query finds) from search (kept in "
+            "history)", ACT, _withdraw_arguments),
     Command("relocate", cmd_relocate,
             "record that an article (or with --portal, every address under a prefix) moved", ACT,
             _relocate_arguments),
-    Command("tag", cmd_tag, "tag an article (to remove tags: `archivist untag`)", ACT, _tags_arguments),
-    Command("untag", cmd_untag, "remove tags from an article", ACT, _tags_arguments),
+    Command("tag", cmd_tag, "tag an article, or every article a --query finds (to remove tags: `archivist untag`)", ACT, _tags_arguments),
+    Command("untag", cmd_untag, "remove tags from an article, or from every article a --query finds", ACT, _tags_arguments),
     Command("verify", cmd_verify, "check log framing, hash chain, blob fixity, the index and who may read the "
             "archive's files", JSON),
     Command("rebuild", cli_search.cmd_rebuild, "rebuild the search index from the log", JSON),

@@ -9,8 +9,7 @@ from rich.text import Text
 
 from archivist import cli_search, errors
 from archivist.cli_common import emit_json, lit, open_archive, out
-from archivist.saved import filters
-from archivist.state import SavedSearch
+from archivist.saved import describe
 from archivist.textutil import printable
 
 HELP = "saved searches: `saved add NAME QUERY`, `saved list`, `saved rm NAME`; then @NAME in any query"
@@ -36,11 +35,6 @@ def arguments(sp: argparse.ArgumentParser) -> None:
     cli_search.filter_arguments(sp)
     sp.usage = ("%(prog)s add NAME QUERY [filters] [--replace]\n       %(prog)s list [--json]\n"
                 "       %(prog)s rm NAME")
-
-
-def describe(s: SavedSearch) -> str:
-    """Its filters, for people."""
-    return " · ".join(f"{field} {value}" for field, value in filters(s))
 
 
 def cmd_saved(args: argparse.Namespace) -> int:

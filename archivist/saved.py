@@ -84,6 +84,11 @@ def filters(s: SavedSearch) -> list[tuple[str, str]]:
     return out
 
 
+def describe(s: SavedSearch) -> str:
+    """Its filters, for people."""
+    return " · ".join(f"{field} {value}" for field, value in filters(s))
+
+
 def clauses(s: SavedSearch, query: str) -> str:
     """The saved search (its query already expanded) as one group of the query language."""
     parts = [f"+({query})"] if query.strip() else []
