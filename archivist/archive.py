@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -560,11 +560,20 @@ class Archive:
         total = self.search(query, limit=0, **opts).total
         return [h.id for h in self.search(query, limit=total, **opts).hits] if total else []
 
+    def batch_versions(self, query: str = "", **options: Any) -> dict[str, int]:
+        """Every article `query` (with the search's filters) finds, with the stream version it is at now: what
+        a person is shown before confirming an action on all of them (`plan_batch(expected=…)`)."""
+        ids = self.matching_ids(query, **options)
+        st = self.refresh()
+        return {i: st.articles[i].version for i in ids if i in st.articles}
+
     def plan_batch(self, action: str, query: str = "", *, tags: Sequence[str] = (), reason: str = "",
-                   **options: Any) -> BatchPlan:
+                   expected: Mapping[str, int] | None = None, **options: Any) -> BatchPlan:
         """What `action` (tag, untag, archive, restore, withdraw) would record for every article `query` (with
         the search's filters in `options`) finds: each article as the state holds it now, at the version read.
-        Nothing is written: show `plan.result`, then `apply_batch(plan)`."""
+        Nothing is written: show `plan.result`, then `apply_batch(plan)`. `expected` (`batch_versions`, read
+        when the articles were shown): if the query now finds other articles, or any at another version, it is
+        a conflict, and nothing is planned."""
         if action not in ACTIONS:
             raise errors.UsageError(f"the action is one of {', '.join(ACTIONS)}, not {action!r}")
         clean = _clean_tags(tags) if action in ("tag", "untag") else []
@@ -575,6 +584,13 @@ class Archive:
         ids = self.matching_ids(query, **options)
         st = self.refresh()
         found = [st.articles[i] for i in ids if i in st.articles]
+        if expected is not None:
+            now = {a.id: a.version for a in found}
+            moved = sorted(k for k in now.keys() | expected.keys() if now.get(k) != expected.get(k))
+            if moved:
+                raise errors.ConflictError(
+                    f"conflict: {len(moved)} of these articles changed, appeared or left the results since they "
+                    f"were shown ({', '.join(moved[:3])}{' …' if len(moved) > 3 else ''}); nothing was recorded")
         return plan_batch(action, query, found, tags=clean, reason=reason)
 
     def apply_batch(self, plan: BatchPlan, *, actor: str | None = None) -> BatchResult:

@@ -399,16 +399,32 @@ class SearchScreen(Screen[None]):
         return why is not None
 
     def act_on_results(self, action: str) -> None:
-        """Record `action` for every article of the current search, confirmed in a dialog showing the count;
-        one atomic batch, each article expected at the version read (a change by anyone else meanwhile: a
-        conflict, nothing written)."""
-        if self._refuse_batch():
-            return
-        res, req = self.results, self.shown
-        assert res is not None and req is not None
+        """Record `action` for every article of the current search: the articles are read (with their
+        versions) now, then a dialog shows the count; confirmed, one atomic batch expects each article at the
+        version read here (a change by anyone meanwhile: a conflict, nothing written)."""
+        if not self._refuse_batch():
+            self._read_results(action)
+
+    @work(thread=True, exclusive=True, group="batch")
+    def _read_results(self, action: str) -> None:
         app: Any = self.app
-        text, options = req.text, {**search_options(req.filters), "include_withdrawn": req.include_withdrawn}
-        n = plural(res.total, "article")
+        req = self.shown
+        assert req is not None
+        options = {**search_options(req.filters), "include_withdrawn": req.include_withdrawn}
+        try:
+            with app.archive_lock:
+                expected = app.archive.batch_versions(req.text, **options)
+        except Exception as exc:  # shown, never swallowed
+            self.app.call_from_thread(self.notify, f"Cannot read the results: {exc}", severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self._ask_batch, action, req.text, options, expected)
+
+    def _ask_batch(self, action: str, text: str, options: dict[str, Any], expected: dict[str, int]) -> None:
+        res = self.results
+        assert res is not None
+        app: Any = self.app
+        n = plural(len(expected), "article")
         already = (res.facets.get("status") or {}).get(BATCH_STATUS.get(action, ""), 0)
         skipped = f" ({already} already {BATCH_STATUS[action]}: skipped)" if already else ""
         asks = {
@@ -428,10 +444,8 @@ class SearchScreen(Screen[None]):
             tags = typed_tags(typed) if action in ("tag", "untag") else []
             with app.archive_lock:
                 a = app.archive
-                plan = a.plan_batch(action, text, tags=tags, reason="" if tags else typed, **options)
-                if plan.result.matched != res.total:  # what was confirmed is not what the archive holds now
-                    raise errors.ConflictError(f"the search now finds {plural(plan.result.matched, 'article')}, "
-                                               f"not the {res.total} shown")
+                plan = a.plan_batch(action, text, tags=tags, reason="" if tags else typed, expected=expected,
+                                    **options)
                 return a.apply_batch(plan, actor=app.actor)
 
         dialog = ActionDialog(BATCH_LABELS[action], shown, label=label, perform=perform, required=required,
