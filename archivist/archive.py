@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -22,6 +22,8 @@ import msgspec
 
 from archivist import errors, permissions
 from archivist.addresses import AddressError, normalize_url, url_key
+from archivist.batch import ACTIONS, BatchPlan, BatchResult, action_events
+from archivist.batch import plan as plan_batch
 from archivist.ingest.model import MAX_BYTES
 from archivist.recording import SourceFile, record_sources
 from archivist.resolver import moved_links, resolve
@@ -38,6 +40,7 @@ from archivist.results import (
     VersionRef,
     summarize,
 )
+from archivist.saved import check_name, check_tag, closest, expand, references
 from archivist.state import (
     ARCHIVED,
     LIVE,
@@ -45,6 +48,7 @@ from archivist.state import (
     WITHDRAWN,
     ArchiveState,
     ArticleState,
+    SavedSearch,
     SourceState,
     load_snapshot,
     save_snapshot,
@@ -54,6 +58,7 @@ from archivist.verify import verify
 from archivist.versions import diff, versions
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
+from index.query import parse_query
 from index.searching import SearchResults, search, suggest
 from store import events as ev
 from store.article import (
@@ -336,13 +341,25 @@ class Archive:
             return self._index
 
     def search(self, text: str = "", **options: Any) -> SearchResults:
-        """Search articles (see `index.searching.search` for the options); sees every acknowledged event."""
+        """Search articles (see `index.searching.search` for the options); sees every acknowledged event.
+        `@name` in `text` stands for a saved search (`expand_query`)."""
+        expanded = self.expand_query(text)
+        if expanded != text:
+            options = {**options, "suggest": False}  # a correction of the expansion would puzzle
         ix = self.index
         ix.catch_up()
         try:
-            return search(ix, text, body_of=self._body_of, **options)
+            res = search(ix, expanded, body_of=self._body_of, **options)
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
+        return res if expanded == text else msgspec.structs.replace(res, query=text)
+
+    def expand_query(self, text: str) -> str:
+        """`text` with every `@name` replaced by that saved search's query and filters (see
+        `archivist.saved`); unchanged when it names none (the article state is then not even loaded)."""
+        if "@" not in text or not references(text):
+            return text
+        return expand(text, self.refresh().saved)
 
     def index_lag(self) -> int:
         """Events the search index has not applied yet. Always 0 for a writer once a search has run (every
@@ -352,6 +369,8 @@ class Archive:
 
     def suggest(self, text: str) -> str | None:
         """"Did you mean": the query with each word the archive does not know replaced by its closest word."""
+        if references(text):
+            return None
         ix = self.index
         ix.catch_up()
         return suggest(ix, text) if text.strip() else None
@@ -488,25 +507,18 @@ class Archive:
     def archive(self, article_id: str, reason: str = "", *, source: str | None = None,
                 expected_version: int | None = None, actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        if a.status == ARCHIVED:
-            return 0
-        return self._record(a, [ev.ArticleArchived(reason=reason, source=source)], expected_version, actor)
+        return self._record(a, action_events("archive", a, reason=reason, source=source), expected_version, actor)
 
     def restore(self, article_id: str, reason: str = "", *, expected_version: int | None = None,
                 actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        if a.status == LIVE:
-            return 0
-        return self._record(a, [ev.ArticleRestored(reason=reason)], expected_version, actor)
+        return self._record(a, action_events("restore", a, reason=reason), expected_version, actor)
 
     def withdraw(self, article_id: str, reason: str, *, expected_version: int | None = None,
                  actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        if not reason.strip():
-            raise errors.UsageError("a withdrawal needs a reason (it stays in the article's history)")
-        if a.status == WITHDRAWN:
-            return 0
-        return self._record(a, [ev.ArticleWithdrawn(reason=reason.strip())], expected_version, actor)
+        return self._record(a, action_events("withdraw", a, reason=_withdrawal_reason(reason)), expected_version,
+                            actor)
 
     def relocate(self, article_id: str, to_url: str, *, source: str | None = None,
                  expected_version: int | None = None, actor: str | None = None) -> int:
@@ -532,18 +544,73 @@ class Archive:
     def tag(self, article_id: str, *tags: str, expected_version: int | None = None,
             actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        new = [t for t in _clean_tags(tags) if t not in a.tags]
-        if not new:
-            return 0
-        return self._record(a, [ev.ArticleTagged(tag=t) for t in new], expected_version, actor)
+        return self._record(a, action_events("tag", a, tags=_clean_tags(tags)), expected_version, actor)
 
     def untag(self, article_id: str, *tags: str, expected_version: int | None = None,
               actor: str | None = None) -> int:
         a = self._expecting(article_id, expected_version)
-        gone = [t for t in _clean_tags(tags) if t in a.tags]
-        if not gone:
-            return 0
-        return self._record(a, [ev.ArticleUntagged(tag=t) for t in gone], expected_version, actor)
+        return self._record(a, action_events("untag", a, tags=_clean_tags(tags)), expected_version, actor)
+
+    # --- actions on every result of a query ------------------------------------------------------------------
+
+    def matching_ids(self, query: str = "", **options: Any) -> list[str]:
+        """The id of every article a search finds (all of them, not a page), newest first. `options`: the
+        search's filters (status, since, until, publisher, tag, include_withdrawn)."""
+        opts = {**options, "facets": False, "snippets": False, "suggest": False, "sort": "date"}
+        total = self.search(query, limit=0, **opts).total
+        return [h.id for h in self.search(query, limit=total, **opts).hits] if total else []
+
+    def batch_versions(self, query: str = "", **options: Any) -> dict[str, int]:
+        """Every article `query` (with the search's filters) finds, with the stream version it is at now: what
+        a person is shown before confirming an action on all of them (`plan_batch(expected=…)`)."""
+        ids = self.matching_ids(query, **options)
+        st = self.refresh()
+        return {i: st.articles[i].version for i in ids if i in st.articles}
+
+    def plan_batch(self, action: str, query: str = "", *, tags: Sequence[str] = (), reason: str = "",
+                   expected: Mapping[str, int] | None = None, **options: Any) -> BatchPlan:
+        """What `action` (tag, untag, archive, restore, withdraw) would record for every article `query` (with
+        the search's filters in `options`) finds: each article as the state holds it now, at the version read.
+        Nothing is written: show `plan.result`, then `apply_batch(plan)`. `expected` (`batch_versions`, read
+        when the articles were shown): if the query now finds other articles, or any at another version, it is
+        a conflict, and nothing is planned."""
+        if action not in ACTIONS:
+            raise errors.UsageError(f"the action is one of {', '.join(ACTIONS)}, not {action!r}")
+        clean = _clean_tags(tags) if action in ("tag", "untag") else []
+        if action in ("tag", "untag") and not clean:
+            raise errors.UsageError(f"{action}: give at least one tag")
+        if action == "withdraw":
+            reason = _withdrawal_reason(reason)
+        ids = self.matching_ids(query, **options)
+        st = self.refresh()
+        found = [st.articles[i] for i in ids if i in st.articles]
+        if expected is not None:
+            now = {a.id: a.version for a in found}
+            moved = sorted(k for k in now.keys() | expected.keys() if now.get(k) != expected.get(k))
+            if moved:
+                raise errors.ConflictError(
+                    f"conflict: {len(moved)} of these articles changed, appeared or left the results since they "
+                    f"were shown ({', '.join(moved[:3])}{' …' if len(moved) > 3 else ''}); nothing was recorded")
+        return plan_batch(action, query, found, tags=clean, reason=reason)
+
+    def apply_batch(self, plan: BatchPlan, *, actor: str | None = None) -> BatchResult:
+        """Record a planned batch in one atomic append, each article expected at the version it was read at:
+        if anyone changed one of them since, the whole batch is a conflict and nothing is written."""
+        self.require_writable()
+        if not plan.items:
+            return plan.result
+        requests = [AppendRequest(i.article_id, list(i.events), i.version) for i in plan.items]
+        try:
+            records = self.append(requests, actor=actor)
+        except errors.ConflictError as exc:
+            stale = exc.__cause__
+            which = f"article {stale.stream} is at version {stale.actual}, read at {stale.expected}" \
+                if isinstance(stale, ConflictError) else str(exc)
+            raise errors.ConflictError(
+                f"conflict: an article of the batch changed after the query read it ({which}); nothing was "
+                "recorded: run it again") from exc
+        return msgspec.structs.replace(plan.result, first_position=records[0].position,
+                                       last_position=records[-1].position)
 
     def _expecting(self, article_id: str, expected_version: int | None) -> ArticleState:
         """The article an action is about. A stale expected version is a conflict whatever the action would
@@ -556,7 +623,10 @@ class Archive:
 
     def _record(self, a: ArticleState, events: list[ev.Event], expected_version: int | None,
                 actor: str | None) -> int:
-        """Append to one article, expecting the version it was read at (or the caller's): stale -> conflict."""
+        """Append to one article, expecting the version it was read at (or the caller's): stale -> conflict.
+        No events (it is already so): 0, nothing recorded."""
+        if not events:
+            return 0
         expected = a.version if expected_version is None else expected_version
         records = self.append([AppendRequest(a.id, events, expected)], actor=actor)
         return records[-1].position
@@ -567,6 +637,76 @@ class Archive:
             return normalize_url(url)
         except AddressError as exc:
             raise errors.UsageError(str(exc)) from exc
+
+    # --- saved searches (named queries: `@name` in any query) -------------------------------------------------
+
+    def saved_searches(self) -> list[SavedSearch]:
+        """Every saved search, by name."""
+        return [s for _, s in sorted(self.refresh().saved.items())]
+
+    def saved_search(self, name: str) -> SavedSearch:
+        key = check_name(name.removeprefix("@"))
+        saved = self.refresh().saved
+        if key not in saved:
+            raise errors.NotFound(f"no saved search @{key}{closest(key, sorted(saved))}")
+        return saved[key]
+
+    def save_search(self, name: str, query: str = "", *, status: Sequence[str] | str | None = None,
+                    tag: Sequence[str] | str | None = None, since: dt.date | None = None,
+                    until: dt.date | None = None, publisher: str | None = None, include_withdrawn: bool = False,
+                    replace: bool = False, actor: str | None = None) -> int:
+        """Save `query` with the search's filters as `@name` (`replace`: change an existing one). Refused: a
+        name that is not a simple word, a name already saved (without `replace`), a query that does not parse
+        or names an unknown saved search or, through others, itself. Returns the log position (0: it was
+        already saved so)."""
+        self.require_writable()
+        key = check_name(name.removeprefix("@"))
+        statuses = [status] if isinstance(status, str) else list(dict.fromkeys(status or []))
+        for st_ in statuses:
+            if st_ not in STATUSES:
+                raise errors.UsageError(f"status is one of {', '.join(STATUSES)}, not {st_!r}")
+        if include_withdrawn and not statuses:
+            statuses = list(STATUSES)
+        tags = [check_tag(t) for t in _clean_tags([tag] if isinstance(tag, str) else tag or [])]
+        if since and until and since > until:
+            raise errors.UsageError(f"--since {since} is after --until {until}")
+        publisher = (publisher or "").strip() or None
+        if not query.strip() and not (statuses or tags or since or until or publisher):
+            raise errors.UsageError("a saved search needs a query or a filter")
+        state = self.refresh()
+        old = state.saved.get(key)
+        if old is not None and not replace:
+            raise errors.UsageError(f"there is already a saved search @{key} ({old.query!r}); --replace changes it")
+        new = SavedSearch(name=key, query=query, statuses=statuses, tags=tags, since=since, until=until,
+                          publisher=publisher)
+        try:
+            parse_query(expand(f"@{key}", {**state.saved, key: new}))
+        except _IndexQueryError as exc:
+            raise errors.QueryError(f"@{key} would not be a valid query: {exc}") from exc
+        if old is not None and (old.query, old.statuses, old.tags, old.since, old.until, old.publisher) == (
+                query, statuses, tags, since, until, publisher):
+            return 0
+        event = ev.SearchSaved(name=key, query=query, statuses=",".join(statuses), tags="\n".join(tags),
+                               since=since, until=until, publisher=publisher)
+        return self._append_saved(key, event, actor)
+
+    def remove_saved_search(self, name: str, *, actor: str | None = None) -> int:
+        """Forget `@name`; refused while another saved search refers to it."""
+        self.require_writable()
+        s = self.saved_search(name)
+        users = sorted(o.name for o in self.state.saved.values() if o.name != s.name and s.name in references(o.query))
+        if users:
+            raise errors.UsageError(f"@{s.name} is used by {', '.join('@' + u for u in users)}: change or remove "
+                                    f"{'it' if len(users) == 1 else 'them'} first")
+        return self._append_saved(s.name, ev.SavedSearchRemoved(name=s.name), actor)
+
+    def _append_saved(self, key: str, event: ev.Event, actor: str | None) -> int:
+        expected = self.state.saved_versions.get(key, NO_STREAM)
+        try:
+            return self.append([AppendRequest(ev.saved_stream(key), [event], expected)], actor=actor)[-1].position
+        except errors.ConflictError as exc:
+            raise errors.ConflictError(f"conflict: someone changed the saved search @{key} meanwhile; nothing was "
+                                       "recorded (`archivist saved list` shows it now)") from exc
 
     # --- integrity, counts, transfer ------------------------------------------------------------------------
     def verify(self) -> VerifyReport:
@@ -605,6 +745,12 @@ def _require_text(value: str | None, what: str) -> str:
     if value is None or not value.strip():
         raise errors.UsageError(f"an article needs a {what}")
     return normalize_title(value) if what == "title" else value
+
+
+def _withdrawal_reason(reason: str) -> str:
+    if not reason.strip():
+        raise errors.UsageError("a withdrawal needs a reason (it stays in the article's history)")
+    return reason.strip()
 
 
 def _clean_tags(tags: Sequence[str]) -> list[str]:

@@ -21,11 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
+import msgspec
 from rich.table import Table
 from rich.text import Text
 
-from archivist import cli_ingest, cli_search, cli_tui, errors, watch_cli
+from archivist import __version__, cli_ingest, cli_saved, cli_search, cli_tui, errors, watch_cli
 from archivist.addresses import AddressError, normalize_url
+from archivist.batch import PAST
 from archivist.cli_common import emit_json, err, lit, open_archive, out, parse_date
 from archivist.textutil import VERSION_WORDS, plural, printable, revision
 
@@ -184,17 +186,67 @@ def _action(act: Callable[[Archive, argparse.Namespace], Recorded]) -> Callable[
     return run
 
 
-cmd_archive = _action(_on_article("archived", "archived", lambda a, x: a.archive(
-    x.id, x.reason, expected_version=x.expect_version, actor=x.actor)))
-cmd_restore = _action(_on_article("restored", "live", lambda a, x: a.restore(
-    x.id, x.reason, expected_version=x.expect_version, actor=x.actor)))
-cmd_withdraw = _action(_on_article("withdrawn", "withdrawn", lambda a, x: a.withdraw(
-    x.id, x.reason, expected_version=x.expect_version, actor=x.actor)))
+def _on_one_or_a_query(action: str, one: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """`archivist ACTION ID …` records it for one article; `archivist ACTION --query Q …` for every article the
+    query (and the search filters) finds, in one atomic batch."""
+    def run(args: argparse.Namespace) -> int:
+        tagging = action in ("tag", "untag")
+        if args.query is None:
+            if args.id is None:
+                raise errors.UsageError(f"{action}: name an article (ID) or the articles of a query (--query QUERY)")
+            if args.dry_run or cli_search.filters_given(args):
+                given = ", ".join(cli_search.filters_given(args) + (["--dry-run"] if args.dry_run else []))
+                raise errors.UsageError(f"{given}: only with --query (they choose and preview a query's articles)")
+            if tagging and not args.tags:
+                raise errors.UsageError(f"{action}: give at least one tag after the article id")
+            return one(args)
+        if args.expect_version is not None:
+            raise errors.UsageError("--expect-version is for one article; with --query each article is expected at "
+                                    "the version the query read")
+        if tagging:
+            args.tags = [args.id, *args.tags] if args.id is not None else args.tags
+        elif args.id is not None:
+            raise errors.UsageError(f"{action}: an article id or --query, not both")
+        return _batch(action, args)
+    return run
+
+
+def _batch(action: str, args: argparse.Namespace) -> int:
+    with open_archive(args, write=not args.dry_run) as a:
+        plan = a.plan_batch(action, args.query, tags=getattr(args, "tags", ()), reason=args.reason or "",
+                            **cli_search.filter_options(args))
+        r = msgspec.structs.replace(plan.result, dry_run=True) if args.dry_run else a.apply_batch(plan)
+    if args.json:
+        emit_json(r)
+        return 0
+    what = PAST[action] + (f" {', '.join(r.tags)}" if r.tags else "")
+    skipped = f"; {plural(len(r.unchanged), 'article')} already so, skipped" if r.unchanged else ""
+    if not r.matched:
+        out.print(Text(f"No articles match {printable(r.query)!r}: nothing to record."))
+    elif args.dry_run:
+        out.print(Text(f"would record {plural(len(r.changed), 'article')} as {what}{skipped} "
+                       "(a dry run: nothing recorded)", style="bold"))
+        for item in r.changed:
+            out.print(Text(f"  {item.id}  {printable(item.title)}"))
+    elif r.changed:
+        where = f"log #{r.first_position}" + (f"–#{r.last_position}" if r.last_position != r.first_position else "")
+        out.print(Text(f"{what}: {plural(len(r.changed), 'article')} ({where}){skipped}"))
+    else:
+        out.print(Text(f"nothing to record: all {plural(r.matched, 'matching article')} are already so ({what})"))
+    return 0
+
+
+cmd_archive = _on_one_or_a_query("archive", _action(_on_article("archived", "archived", lambda a, x: a.archive(
+    x.id, x.reason, expected_version=x.expect_version, actor=x.actor))))
+cmd_restore = _on_one_or_a_query("restore", _action(_on_article("restored", "live", lambda a, x: a.restore(
+    x.id, x.reason, expected_version=x.expect_version, actor=x.actor))))
+cmd_withdraw = _on_one_or_a_query("withdraw", _action(_on_article("withdrawn", "withdrawn", lambda a, x: a.withdraw(
+    x.id, x.reason, expected_version=x.expect_version, actor=x.actor))))
 cmd_relocate = _action(_relocate)
-cmd_tag = _action(_tags("tagged", lambda a, x: a.tag(
-    x.id, *x.tags, expected_version=x.expect_version, actor=x.actor)))
-cmd_untag = _action(_tags("untagged", lambda a, x: a.untag(
-    x.id, *x.tags, expected_version=x.expect_version, actor=x.actor)))
+cmd_tag = _on_one_or_a_query("tag", _action(_tags("tagged", lambda a, x: a.tag(
+    x.id, *x.tags, expected_version=x.expect_version, actor=x.actor))))
+cmd_untag = _on_one_or_a_query("untag", _action(_tags("untagged", lambda a, x: a.untag(
+    x.id, *x.tags, expected_version=x.expect_version, actor=x.actor))))
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -352,14 +404,28 @@ def _id(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("id", help="article id, or a unique start of it (at least 4 characters)")
 
 
-def _id_reason(sp: argparse.ArgumentParser) -> None:
-    _id(sp)
-    sp.add_argument("--reason", default="", help="why (kept in the article's history)")
+def _on_query(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--query", metavar="QUERY",
+                    help="instead of one article: every article this search finds (with the filters below), in one "
+                         "atomic batch; articles already so are counted and skipped")
+    sp.add_argument("--dry-run", action="store_true",
+                    help="with --query: print how many articles and which, record nothing")
+    cli_search.filter_arguments(sp)
+
+
+def _id_reason(sp: argparse.ArgumentParser, required: bool = False) -> None:
+    sp.add_argument("id", nargs="?", help="article id, or a unique start of it (at least 4 characters)")
+    sp.add_argument("--reason", required=required, default="",
+                    help="why it is withdrawn (required; kept in its history)" if required
+                    else "why (kept in the article's history)")
+    _on_query(sp)
+    sp.usage = "%(prog)s [options] ID\n       %(prog)s [options] --query QUERY [--dry-run] [filters]"
+    if required:
+        sp.usage = sp.usage.replace("[options]", "--reason REASON [options]")
 
 
 def _withdraw_arguments(sp: argparse.ArgumentParser) -> None:
-    _id(sp)
-    sp.add_argument("--reason", required=True, help="why it is withdrawn (required; kept in its history)")
+    _id_reason(sp, required=True)
 
 
 def _relocate_arguments(sp: argparse.ArgumentParser) -> None:
@@ -370,8 +436,12 @@ def _relocate_arguments(sp: argparse.ArgumentParser) -> None:
 
 
 def _tags_arguments(sp: argparse.ArgumentParser) -> None:
-    _id(sp)
-    sp.add_argument("tags", nargs="+", metavar="TAG")
+    sp.add_argument("id", nargs="?", metavar="ID",
+                    help="article id, or a unique start of it (at least 4 characters); not with --query")
+    sp.add_argument("tags", nargs="*", metavar="TAG")
+    _on_query(sp)
+    sp.set_defaults(reason="")
+    sp.usage = "%(prog)s [options] ID TAG [TAG ...]\n       %(prog)s [options] --query QUERY [--dry-run] [filters] TAG [TAG ...]"
 
 
 def _resolve_arguments(sp: argparse.ArgumentParser) -> None:
@@ -408,6 +478,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("watch", watch_cli.cmd_watch, watch_cli.HELP, JSON, watch_cli.arguments, watch_cli.EPILOG),
     Command("search", cli_search.cmd_search, "search articles (Polish-aware; the query syntax is below)", JSON,
             cli_search.arguments, cli_search.QUERY_SYNTAX),
+    Command("saved", cli_saved.cmd_saved, cli_saved.HELP, JSON, cli_saved.arguments, cli_saved.EPILOG),
     Command("show", cmd_show, "one article", AS_OF, _id),
     Command("history", cmd_history, "an article's events, oldest first", JSON, _id),
     Command("resolve", cmd_resolve, "follow relocations to the current address, with the chain", AS_OF,
@@ -416,15 +487,16 @@ COMMANDS: tuple[Command, ...] = (
             _diff_arguments),
     Command("links", cmd_links, "archived articles whose recorded address has moved, with the current one",
             AS_OF),
-    Command("archive", cmd_archive, "record that an article was archived", ACT, _id_reason),
-    Command("restore", cmd_restore, "record that an archived or withdrawn article is live again", ACT,
-            _id_reason),
-    Command("withdraw", cmd_withdraw, "hide an article from search (kept in history)", ACT, _withdraw_arguments),
+    Command("archive", cmd_archive, "record that an article (or every article a --query finds) was archived", ACT, _id_reason),
+    Command("restore", cmd_restore, "record that an archived or withdrawn article (or every article a --query "
+            "finds) is live again", ACT, _id_reason),
+    Command("withdraw", cmd_withdraw, "hide an article (or every article a --query finds) from search (kept in "
+            "history)", ACT, _withdraw_arguments),
     Command("relocate", cmd_relocate,
             "record that an article (or with --portal, every address under a prefix) moved", ACT,
             _relocate_arguments),
-    Command("tag", cmd_tag, "tag an article (to remove tags: `archivist untag`)", ACT, _tags_arguments),
-    Command("untag", cmd_untag, "remove tags from an article", ACT, _tags_arguments),
+    Command("tag", cmd_tag, "tag an article, or every article a --query finds (to remove tags: `archivist untag`)", ACT, _tags_arguments),
+    Command("untag", cmd_untag, "remove tags from an article, or from every article a --query finds", ACT, _tags_arguments),
     Command("verify", cmd_verify, "check log framing, hash chain, blob fixity, the index and who may read the "
             "archive's files", JSON),
     Command("rebuild", cli_search.cmd_rebuild, "rebuild the search index from the log", JSON),
@@ -491,6 +563,8 @@ def build_parser() -> Parser:
                       "0 ok, 1 not found, 2 usage, query or permission error (e.g. recording in an archive you may "
                       "only read), 3 input rejected, 4 integrity problem, "
                       "5 conflict.")
+    p.add_argument("--version", action="version", version=f"archivist {__version__}",
+                   help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     parsers: dict[str, argparse.ArgumentParser] = {"": p}
     for c in COMMANDS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from rich.text import Text
 
@@ -22,6 +23,7 @@ query syntax:
   published:2015..2017         dates: YYYY, YYYY-MM or YYYY-MM-DD, a range A..B or [A TO B]
   policja AND NOT kradzież     boolean: AND OR NOT, -word (must not), +word (must), ( … )
   handl*  ludzmi~  ludzmi~2    a prefix; fuzzy words (one or two letters off)
+  @archiwalne                  a saved search: its query and filters must match (`archivist saved --help`)
   ''                           an empty query lists every article, newest first
 
 examples:
@@ -42,13 +44,9 @@ def _marked(text: str, marks: list[tuple[int, int]], style: str = "bold yellow")
 
 def cmd_search(args: argparse.Namespace) -> int:
     with open_archive(args) as a:
-        statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
         sort = "date" if not args.query.strip() and args.sort == "relevance" else args.sort  # nothing to rank
-        res = a.search(
-            args.query, limit=args.limit, offset=args.offset, status=statuses or None, since=args.since,
-            until=args.until, publisher=args.publisher, tag=args.tag, as_of=args.as_of, sort=sort,
-            include_withdrawn=args.all,
-        )
+        res = a.search(args.query, limit=args.limit, offset=args.offset, as_of=args.as_of, sort=sort,
+                       **filter_options(args))
         # Only a user who may only read the archive searches a lagging index (a writer's search caught it up;
         # what was appended since is another process's news, not a lag).
         lag = a.index_lag() if a.readonly else 0
@@ -107,6 +105,19 @@ def arguments(sp: argparse.ArgumentParser) -> None:
                     help=f"show at most N articles (default {LIMIT}; 0 prints only how many match)")
     sp.add_argument("--offset", type=count, default=0, metavar="N",
                     help="skip the first N matches, to page through them (default 0)")
+    filter_arguments(sp)
+    sp.add_argument("--as-of", type=parse_date, metavar="DATE",
+                    help="the archive as it stood at the end of that day (recorded time, UTC)")
+    sp.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance",
+                    help="relevance (the default; newest first for an empty query), date (newest first) or "
+                         "oldest")
+
+
+FILTERS = ("status", "since", "until", "publisher", "tag", "all")
+
+
+def filter_arguments(sp: argparse.ArgumentParser) -> None:
+    """The filters of a search, for every command that works on a query's results (`filter_options`)."""
     sp.add_argument("--status", metavar="S[,S]",
                     help="only these statuses: live, archived, withdrawn (comma-separated; default: every "
                          "status but withdrawn)")
@@ -118,9 +129,16 @@ def arguments(sp: argparse.ArgumentParser) -> None:
                          "optional (`archivist stats` lists the publishers)")
     sp.add_argument("--tag", action="append", metavar="TAG", help="only articles with this tag; repeat for "
                                                                   "several (all must match)")
-    sp.add_argument("--as-of", type=parse_date, metavar="DATE",
-                    help="the archive as it stood at the end of that day (recorded time, UTC)")
-    sp.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance",
-                    help="relevance (the default; newest first for an empty query), date (newest first) or "
-                         "oldest")
     sp.add_argument("--all", action="store_true", help="include withdrawn articles")
+
+
+def filter_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The search options the filter arguments ask for (`Archive.search`'s keywords)."""
+    statuses = [s.strip() for s in (args.status or "").split(",") if s.strip()]
+    return {"status": statuses or None, "since": args.since, "until": args.until, "publisher": args.publisher,
+            "tag": args.tag, "include_withdrawn": args.all}
+
+
+def filters_given(args: argparse.Namespace) -> list[str]:
+    """The filter options on the command line, as typed (`--status`, …)."""
+    return [f"--{name}" for name in FILTERS if getattr(args, name, None)]

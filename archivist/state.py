@@ -19,12 +19,14 @@ from store.article import ARCHIVED, LIVE, STATUSES, WITHDRAWN, Article, UrlChang
 from store.events import (
     PortalRelocated,
     Record,
+    SavedSearchRemoved,
+    SearchSaved,
     SourceReceived,
     SourceRejected,
 )
 
 ArticleState = Article  # the state of an article is the model's article (`store.article`)
-__all__ = ["ARCHIVED", "LIVE", "STATUSES", "WITHDRAWN", "ArticleState", "UrlChange"]
+__all__ = ["ARCHIVED", "LIVE", "STATUSES", "WITHDRAWN", "ArticleState", "SavedSearch", "UrlChange"]
 
 
 class PortalRule(msgspec.Struct, frozen=True):
@@ -43,6 +45,21 @@ class SourceState(msgspec.Struct, kw_only=True):
     rejected: str | None = None
 
 
+class SavedSearch(msgspec.Struct, kw_only=True):
+    """A named query and its filters (`SearchSaved`), as the archive holds it now."""
+
+    name: str
+    query: str
+    statuses: list[str] = []
+    tags: list[str] = []
+    since: dt.date | None = None
+    until: dt.date | None = None
+    publisher: str | None = None
+    position: int = 0  # the event that saved it
+    recorded_at: dt.datetime | None = None
+    actor: str = ""
+
+
 class ArchiveState:
     """Articles, address index, portal rules and sources, as of `position`."""
 
@@ -52,6 +69,8 @@ class ArchiveState:
         self.by_url: dict[str, list[str]] = {}  # url_key of every address an article ever had -> article ids
         self.portals: list[PortalRule] = []
         self.sources: dict[str, SourceState] = {}
+        self.saved: dict[str, SavedSearch] = {}  # saved searches by name
+        self.saved_versions: dict[str, int] = {}  # each saved search's stream version (removed ones too)
         self.events = 0
 
     def apply_all(self, records: Iterable[Record]) -> None:
@@ -74,6 +93,17 @@ class ArchiveState:
             case SourceRejected():
                 self.sources[e.digest] = SourceState(digest=e.digest, file_name=e.file_name, size=e.size,
                                                      position=r.position, rejected=e.reason)
+            case SearchSaved():
+                self.saved[e.name] = SavedSearch(
+                    name=e.name, query=e.query, statuses=[x for x in e.statuses.split(",") if x],
+                    tags=[x for x in e.tags.split("\n") if x], since=e.since, until=e.until, publisher=e.publisher,
+                    position=r.position, recorded_at=r.recorded_at, actor=r.actor)
+                self.saved_versions[e.name] = r.version
+                return
+            case SavedSearchRemoved():
+                self.saved.pop(e.name, None)
+                self.saved_versions[e.name] = r.version
+                return
         before = self.articles.get(r.stream)
         known = len(before.urls) if before is not None else 0
         a = model.fold(before, r)
@@ -96,7 +126,7 @@ class ArchiveState:
         return hits[0] if len(hits) == 1 else None
 
 
-SNAPSHOT_FORMAT = 2  # 2: tags normalised by the fold (store.article)
+SNAPSHOT_FORMAT = 3  # 2: tags normalised by the fold (store.article); 3: saved searches
 
 
 class _Snapshot(msgspec.Struct):
@@ -108,6 +138,8 @@ class _Snapshot(msgspec.Struct):
     by_url: dict[str, list[str]]
     portals: list[PortalRule]
     sources: dict[str, SourceState]
+    saved: dict[str, SavedSearch] = {}
+    saved_versions: dict[str, int] = {}
 
 
 _snapshot_decoder = msgspec.msgpack.Decoder(_Snapshot)
@@ -117,7 +149,7 @@ def save_snapshot(state: ArchiveState, path: Path, anchor: bytes) -> None:
     """Write the state atomically (temp file, rename). A cache, not the truth: no fsync; a torn or stale file
     is detected on load and ignored."""
     snap = _Snapshot(SNAPSHOT_FORMAT, state.position, anchor, state.events, state.articles, state.by_url,
-                     state.portals, state.sources)
+                     state.portals, state.sources, state.saved, state.saved_versions)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(msgspec.msgpack.encode(snap))
@@ -141,4 +173,5 @@ def load_snapshot(path: Path) -> tuple[ArchiveState, bytes] | None:
     st = ArchiveState()
     st.position, st.events, st.articles, st.by_url = snap.position, snap.events, snap.articles, snap.by_url
     st.portals, st.sources = snap.portals, snap.sources
+    st.saved, st.saved_versions = snap.saved, snap.saved_versions
     return st, snap.anchor

@@ -109,6 +109,26 @@ class PortalRelocated(Event, frozen=True, tag=True):
     keep_path: bool = False  # True: the rest of the address is kept under to_prefix; False: all go to to_prefix
 
 
+# --- saved searches -----------------------------------------------------------------------------------------
+
+class SearchSaved(Event, frozen=True, tag=True):
+    """A named query (notmuch's named queries): `@name` in any query stands for it, with its filters. The
+    stream is `saved_stream(name)`; saving the name again replaces it. Filters are scalars, as every event
+    field is: `statuses` comma-separated, `tags` one per line."""
+
+    name: str
+    query: str
+    statuses: str = ""
+    tags: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+    publisher: str | None = None
+
+
+class SavedSearchRemoved(Event, frozen=True, tag=True):
+    name: str
+
+
 AnyEvent = (
     SourceReceived
     | SourceRejected
@@ -121,6 +141,8 @@ AnyEvent = (
     | ArticleTagged
     | ArticleUntagged
     | PortalRelocated
+    | SearchSaved
+    | SavedSearchRemoved
 )
 
 ARTICLE_EVENTS = (
@@ -176,3 +198,7 @@ def source_stream(digest: str) -> str:
 
 def portal_stream(prefix: str) -> str:
     return f"portal:{prefix}"
+
+
+def saved_stream(name: str) -> str:
+    return f"saved:{name}"

@@ -1,4 +1,6 @@
-"""The command palette's commands: every key binding of the current screen and of the app, by name."""
+"""The command palette's commands: every key binding of the current screen and of the app, by name, and what
+the screen offers beyond its keys (`palette_commands()`: the search screen's saved searches and actions on
+every result)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,9 @@ class ActionsProvider(Provider):
                 if b.action in _SKIP_ACTIONS or target.check_action(b.action, ()) is False:
                     continue  # what does not apply here (an archived article's Archive) is not offered
                 yield b.description, f"{group} · {b.key.split(',')[0]}", partial(target.run_action, b.action)
+        more = getattr(screen, "palette_commands", None)
+        if more is not None:
+            yield from more()
 
     async def discover(self) -> Hits:
         for name, help_text, run in self._commands():

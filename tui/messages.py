@@ -69,3 +69,11 @@ class ResultsShown(Message):
         super().__init__()
         self.seq = seq
         self.latency = latency
+
+
+class SavedSearchesLoaded(Message):
+    """The archive's saved searches (for the sidebar and the palette)."""
+
+    def __init__(self, saved: list[Any]) -> None:
+        super().__init__()
+        self.saved = saved

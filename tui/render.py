@@ -136,3 +136,8 @@ def diff_text(ops: Iterable[Any], base: str = "") -> Text:
         out.append_text(lit(text, style))
         previous = (kind, text)
     return out
+
+
+def typed_tags(text: str) -> list[str]:
+    """Tags typed into a dialog, comma-separated."""
+    return [t.strip() for t in text.split(",") if t.strip()]

@@ -22,7 +22,7 @@ from archivist import errors
 from archivist.archive import end_of_day
 from archivist.textutil import plural, printable, revision
 from tui.messages import ArchiveChanged, ArticleLoaded
-from tui.render import badge, highlight_words, lit, query_stems
+from tui.render import badge, highlight_words, lit, query_stems, typed_tags
 from tui.screens.dialogs import ActionDialog, Outcome
 
 
@@ -411,7 +411,7 @@ class ArticleScreen(Screen[None]):
 
     def action_tag(self) -> None:
         self._ask("tag", "Tag", self._quote("Add tags (comma-separated) to"),
-                  lambda a, text, ver: a.tag(self.article_id, *_tags(text), expected_version=ver,
+                  lambda a, text, ver: a.tag(self.article_id, *typed_tags(text), expected_version=ver,
                                              actor=self.app.actor),  # type: ignore[attr-defined]
                   label="Tags", placeholder="e.g. seniorzy, oszustwa", required="Type at least one tag.",
                   confirm="Tag")
@@ -424,11 +424,7 @@ class ArticleScreen(Screen[None]):
         question.append("\nIts tags: ")
         question.append_text(lit(current))
         self._ask("untag", "Untag", question,
-                  lambda a, text, ver: a.untag(self.article_id, *_tags(text), expected_version=ver,
+                  lambda a, text, ver: a.untag(self.article_id, *typed_tags(text), expected_version=ver,
                                                actor=self.app.actor),  # type: ignore[attr-defined]
                   label="Tags to remove", placeholder=current, required="Type at least one tag to remove.",
                   confirm="Untag", variant="warning")
-
-
-def _tags(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]

@@ -13,7 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from archivist import errors
 from tui.render import lit
@@ -24,10 +25,12 @@ class Outcome:
     value: str  # what was typed
     position: int = 0  # the event recorded (0: nothing needed recording)
     conflict: str | None = None  # someone else changed the article first; nothing was written
+    result: object = None  # what `perform` returned when it is not a log position (a batch's result)
 
 
 class ActionDialog(ModalScreen[Outcome | None]):
-    """Asks, optionally takes one line of text, and records the action with `perform(text)`."""
+    """Asks, optionally takes one line of text, and records the action with `perform(text)` (which returns the
+    log position, or a batch's result)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -41,7 +44,7 @@ class ActionDialog(ModalScreen[Outcome | None]):
             super().__init__()
             self.outcome = outcome
 
-    def __init__(self, title: str, question: Text, *, label: str, perform: Callable[[str], int],
+    def __init__(self, title: str, question: Text, *, label: str, perform: Callable[[str], object],
                  placeholder: str = "", value: str = "", required: str | None = None,
                  confirm: str = "Confirm", variant: str = "primary") -> None:
         super().__init__()
@@ -90,7 +93,7 @@ class ActionDialog(ModalScreen[Outcome | None]):
     @work(thread=True, exclusive=True, group="dialog")
     def record(self, text: str) -> None:
         try:
-            position = self.perform(text)
+            done = self.perform(text)
         except errors.ConflictError as exc:
             self.post_message(self.Finished(Outcome(text, conflict=str(exc))))
         except errors.ArchivistError as exc:
@@ -98,7 +101,8 @@ class ActionDialog(ModalScreen[Outcome | None]):
         except Exception as exc:  # shown, never swallowed
             self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(self.Finished(Outcome(text, position=position)))
+            self.post_message(self.Finished(Outcome(text, position=done if isinstance(done, int) else 0,
+                                                    result=done)))
 
     def on_action_dialog_failed(self, msg: Failed) -> None:
         self.show_error(msg.error)
@@ -107,5 +111,33 @@ class ActionDialog(ModalScreen[Outcome | None]):
         self.dismiss(msg.outcome)
 
     @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """Pick one of a few choices (what to do to every result): enter chooses, escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, question: Text, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.question = question
+        self.choices = choices  # (id, label)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as box:
+            box.border_title = self.dialog_title
+            yield Static(self.question, id="question")
+            yield OptionList(*(Option(Text(label), id=cid) for cid, label in self.choices), id="choices")
+
+    def on_mount(self) -> None:
+        self.query_one("#choices", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -10,12 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from archivist import __version__
 from archivist.textutil import VERSION_WORDS
 from tui.commands import bindings_of
 
 QUERY_HELP = (
     "Query language: words (any form: handlu ludźmi finds handel ludźmi), \"a phrase\", AND OR NOT, "
-    "title: body: url: publisher: tag: status:, published:2015..2017, prefix*, fuzzy~. "
+    "title: body: url: publisher: tag: status:, published:2015..2017, prefix*, fuzzy~, @saved-search. "
     "An empty query lists the newest articles."
 )
 
@@ -29,7 +30,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help") as box:
-            box.border_title = "Keys"
+            box.border_title = f"Keys · archivist {__version__}"
             box.border_subtitle = "esc closes"
             yield Static(self._table(), id="help-keys")
             yield Static(Text(QUERY_HELP, style="dim"), id="help-query")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -18,15 +20,20 @@ from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
 from archivist import errors
+from archivist.batch import ACTIONS, PAST
+from archivist.saved import describe as describe_saved
 from archivist.textutil import plural
-from tui.messages import ArchiveChanged, ResultsShown, SearchDone, SearchRequest
-from tui.render import lit, parse_day
-from tui.widgets.facets import AS_OF, FacetList, FilterChips, parse_facet_option_id, search_options
+from tui.messages import ArchiveChanged, ResultsShown, SavedSearchesLoaded, SearchDone, SearchRequest
+from tui.render import lit, parse_day, typed_tags
+from tui.screens.dialogs import ActionDialog, ChoiceDialog, Outcome
+from tui.widgets.facets import AS_OF, SAVED, FacetList, FilterChips, parse_facet_option_id, search_options
 from tui.widgets.results import ResultList
 
 DEBOUNCE = 0.15
 AS_OF_HINT = "YYYY-MM-DD (or YYYY-MM, YYYY) · empty = now · esc closes"
 PAGE = 15  # snippets cost ~2 ms a hit; a screen shows 4-8 hits, more load on the way down
+BATCH_LABELS = {"tag": "Tag", "untag": "Untag", "archive": "Archive", "restore": "Restore", "withdraw": "Withdraw"}
+BATCH_STATUS = {"archive": "archived", "restore": "live", "withdraw": "withdrawn"}  # already so: skipped
 
 
 class SearchScreen(Screen[None]):
@@ -45,6 +52,7 @@ class SearchScreen(Screen[None]):
         Binding("escape", "focus_query", "Back to the search box", show=False),
         Binding("down", "focus_results", "Go to the results", show=False),
         Binding("ctrl+n", "more", "More results", show=False),
+        Binding("ctrl+g", "act_on_results", "Act on every result (tag, archive, …)", show=False),
     ]
 
     def __init__(self) -> None:
@@ -55,12 +63,15 @@ class SearchScreen(Screen[None]):
         self.filters: dict[str, str] = {}
         self.limit = PAGE
         self.results: Any | None = None
+        self.shown: SearchRequest | None = None  # the request whose results are on screen
         self._seq = 0  # the newest request
         self._shown = 0  # the request whose answer is on screen
         self._last_fire = 0.0
         self._pending: Timer | None = None
         self._question: tuple[Any, ...] = ()
         self.requested_at: dict[int, float] = {}  # seq -> when its key was pressed (for the bench)
+        self.saved: list[Any] = []  # the archive's saved searches (sidebar, palette)
+        self._saved_stale = True  # read them again after the next search (off the first paint's path)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -178,6 +189,7 @@ class SearchScreen(Screen[None]):
             return
         error.display = False
         self.results = res = msg.results
+        self.shown = msg.request
         assert res is not None  # no error: an answer
         results = self.query_one("#results", ResultList)
         empty = self.query_one("#empty", Static)
@@ -185,7 +197,12 @@ class SearchScreen(Screen[None]):
                     msg.request.include_withdrawn, msg.request.as_of)
         results.show(res, same_question=question == self._question)
         self._question = question
-        self.query_one("#facets", FacetList).show(res.facets, self.filters)
+        facets = self.query_one("#facets", FacetList)
+        facets.show(res.facets, self.filters)
+        facets.show_saved([x.name for x in self.saved], msg.request.text)
+        if self._saved_stale:
+            self._saved_stale = False
+            self.load_saved()
         self.query_one("#chips", FilterChips).show(self.filters, msg.request.as_of)
         if msg.empty_archive:
             empty.update(Text.assemble(
@@ -231,7 +248,42 @@ class SearchScreen(Screen[None]):
         return out
 
     def on_archive_changed(self, msg: ArchiveChanged) -> None:
+        self._saved_stale = True
         self.request_search()
+
+    # --- saved searches: `@name` in the query ---------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="saved")
+    def load_saved(self) -> None:
+        app: Any = self.app
+        try:
+            with app.archive_lock:
+                saved = app.archive.saved_searches()
+        except Exception as exc:  # shown, never swallowed
+            self.app.call_from_thread(self.app.notify, f"Cannot read the saved searches: {exc}",
+                                      severity="error", markup=False)
+            return
+        self.post_message(SavedSearchesLoaded(saved))
+
+    def on_saved_searches_loaded(self, msg: SavedSearchesLoaded) -> None:
+        self.saved = msg.saved
+        self.query_one("#facets", FacetList).show_saved([x.name for x in self.saved], self.query_text)
+
+    def run_saved(self, name: str) -> None:
+        """Run the saved search `@name` (the query box shows it, to refine or change)."""
+        query = self.query_one("#query", Input)
+        query.value = f"@{name}"
+        query.cursor_position = len(query.value)
+        query.focus()
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The command palette's entries beyond the keys: each saved search, each action on every result."""
+        out: list[tuple[str, str, Callable[[], object]]] = [
+            (f"Saved search @{x.name}", " · ".join(filter(None, [x.query, describe_saved(x)])) or "every article",
+             partial(self.run_saved, x.name)) for x in self.saved]
+        out += [(f"{BATCH_LABELS[a]} every result…", "Search · on the current results", partial(self.act_on_results, a))
+                for a in ACTIONS]
+        return out
 
     # --- choosing -------------------------------------------------------------------------------------
 
@@ -257,6 +309,9 @@ class SearchScreen(Screen[None]):
         if not event.option.id:
             return
         facet, value = parse_facet_option_id(event.option.id)
+        if facet == SAVED:
+            self.run_saved(value)
+            return
         if self.filters.get(facet) == value:
             del self.filters[facet]
         else:
@@ -317,6 +372,105 @@ class SearchScreen(Screen[None]):
         query = self.query_one("#query", Input)
         query.focus()
         query.select_all()  # back in the box: typing starts a new query, arrows keep this one
+
+    # --- actions on every result ------------------------------------------------------------------------
+
+    def action_act_on_results(self) -> None:
+        if self._refuse_batch():
+            return
+        assert self.results is not None
+        question = Text(f"What to record for the {plural(self.results.total, 'article')} of this search?")
+        choices = [(a, f"{BATCH_LABELS[a]} every result") for a in ACTIONS]
+        self.app.push_screen(ChoiceDialog("Every result", question, choices),
+                             lambda action: self.act_on_results(action) if action else None)
+
+    def _refuse_batch(self) -> bool:
+        """Say why an action on every result does not apply now, if it does not."""
+        app: Any = self.app
+        why = None
+        if self.as_of is not None or (self.shown is not None and self.shown.as_of is not None):
+            why = "The archive is shown as it stood on a past day: clear the date (ctrl+d) to record anything."
+        elif self.results is None or not self.results.total:
+            why = "No results to act on."
+        elif app.archive.readonly:
+            why = "You may read this archive but not record anything in it."
+        if why:
+            self.notify(why, title="Every result", severity="warning", timeout=6, markup=False)
+        return why is not None
+
+    def act_on_results(self, action: str) -> None:
+        """Record `action` for every article of the current search: the articles are read (with their
+        versions) now, then a dialog shows the count; confirmed, one atomic batch expects each article at the
+        version read here (a change by anyone meanwhile: a conflict, nothing written)."""
+        if not self._refuse_batch():
+            self._read_results(action)
+
+    @work(thread=True, exclusive=True, group="batch")
+    def _read_results(self, action: str) -> None:
+        app: Any = self.app
+        req = self.shown
+        assert req is not None
+        options = {**search_options(req.filters), "include_withdrawn": req.include_withdrawn}
+        try:
+            with app.archive_lock:
+                expected = app.archive.batch_versions(req.text, **options)
+        except Exception as exc:  # shown, never swallowed
+            self.app.call_from_thread(self.notify, f"Cannot read the results: {exc}", severity="error",
+                                      markup=False)
+            return
+        self.app.call_from_thread(self._ask_batch, action, req.text, options, expected)
+
+    def _ask_batch(self, action: str, text: str, options: dict[str, Any], expected: dict[str, int]) -> None:
+        res = self.results
+        assert res is not None
+        app: Any = self.app
+        n = plural(len(expected), "article")
+        already = (res.facets.get("status") or {}).get(BATCH_STATUS.get(action, ""), 0)
+        skipped = f" ({already} already {BATCH_STATUS[action]}: skipped)" if already else ""
+        asks = {
+            "tag": (f"Add tags (comma-separated) to the {n} of this search?", "Tags", "Type at least one tag."),
+            "untag": (f"Remove tags from the {n} of this search?", "Tags to remove",
+                      "Type at least one tag to remove."),
+            "archive": (f"Record that the {n} of this search were archived{skipped}?", "Reason (optional)", None),
+            "restore": (f"Record that the {n} of this search are live again{skipped}?", "Reason (optional)", None),
+            "withdraw": (f"Hide the {n} of this search from search (they stay in history){skipped}?",
+                         "Reason (required)", "A withdrawal needs a reason: it stays in each article's history."),
+        }
+        question, label, required = asks[action]
+        shown = Text(question + "\n")
+        shown.append_text(lit(f"Query: {text or '(every article)'}", "dim"))
+
+        def perform(typed: str) -> object:
+            tags = typed_tags(typed) if action in ("tag", "untag") else []
+            with app.archive_lock:
+                a = app.archive
+                plan = a.plan_batch(action, text, tags=tags, reason="" if tags else typed, expected=expected,
+                                    **options)
+                return a.apply_batch(plan, actor=app.actor)
+
+        dialog = ActionDialog(BATCH_LABELS[action], shown, label=label, perform=perform, required=required,
+                              confirm=f"{BATCH_LABELS[action]} {n}",
+                              variant="error" if action == "withdraw" else "primary")
+        self.app.push_screen(dialog, lambda outcome: self._batch_done(action, outcome))
+
+    def _batch_done(self, action: str, outcome: Outcome | None) -> None:
+        if outcome is None:
+            return
+        app: Any = self.app
+        if outcome.conflict is not None:
+            self.notify(f"Someone else changed one of these articles meanwhile ({outcome.conflict}). Nothing was "
+                        "recorded: the results are shown anew; try again.", title="Changed meanwhile",
+                        severity="warning", timeout=10, markup=False)
+        else:
+            r: Any = outcome.result
+            skipped = f"; {plural(len(r.unchanged), 'article')} already so, skipped" if r.unchanged else ""
+            if r.changed:
+                self.notify(f"{PAST[action].capitalize()}: {plural(len(r.changed), 'article')}{skipped} "
+                            f"(log #{r.first_position}–#{r.last_position}).", timeout=5, markup=False)
+            else:
+                self.notify(f"Nothing to record: all {plural(r.matched, 'article')} are already so ({PAST[action]}).",
+                            severity="warning", timeout=5, markup=False)
+        app.announce_change()
 
     # --- the archive as it stood on a day -----------------------------------------------------------------
 

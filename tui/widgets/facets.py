@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from tui.render import lit
 
 FACET_TITLES = {"status": "Status", "publisher": "Publisher", "year": "Year"}
+SAVED = "saved"  # the sidebar's group of saved searches (not a facet: choosing one runs it)
 SEP = "\x1f"
 AS_OF = "as of"  # the chip of the as-of date (not a facet: removing it returns to now)
 
@@ -28,13 +29,36 @@ def parse_facet_option_id(option_id: str) -> tuple[str, str]:
 
 
 class FacetList(OptionList):
-    """Headed groups of `value  count`; choosing one adds the filter (or, if in force, removes it)."""
+    """Headed groups of `value  count`; choosing one adds the filter (or, if in force, removes it). Above them,
+    the saved searches (`@name`): choosing one runs it."""
+
+    facets: dict[str, dict[str, int]] = {}
+    active: dict[str, str] = {}
+    saved: list[str] = []  # names of the saved searches
+    running: str = ""  # the query on screen: `@name` marks that saved search as the one running
 
     def show(self, facets: dict[str, dict[str, int]], active: dict[str, str]) -> None:
+        self.facets, self.active = facets, dict(active)
+        self._render_options()
+
+    def show_saved(self, names: list[str], query: str) -> None:
+        if (names, query) != (self.saved, self.running):
+            self.saved, self.running = list(names), query
+            self._render_options()
+
+    def _render_options(self) -> None:
+        facets, active = self.facets, self.active
         keep = None
         if self.highlighted is not None and self.option_count:
             keep = self.get_option_at_index(self.highlighted).id
         options: list[Option] = []
+        if self.saved:
+            options.append(Option(Text("Saved searches", style="bold underline"), disabled=True))
+            for name in self.saved:
+                on = self.running.strip().lower() == f"@{name}"
+                line = Text("✓ " if on else "  ")
+                line.append_text(lit(f"@{name}", "bold" if on else ""))
+                options.append(Option(line, id=facet_option_id(SAVED, name)))
         for facet, title in FACET_TITLES.items():
             counts = facets.get(facet) or {}
             if not counts:
