@@ -54,7 +54,7 @@ from archivist.verify import verify
 from archivist.versions import diff, versions
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
-from index.searching import SearchResults, search, suggest
+from index.searching import SearchHit, SearchResults, search, search_all, suggest
 from store import events as ev
 from store.article import (
     TAG_MAX_CHARS,
@@ -341,6 +341,21 @@ class Archive:
         ix.catch_up()
         try:
             return search(ix, text, body_of=self._body_of, **options)
+        except _IndexQueryError as exc:
+            raise errors.QueryError(str(exc)) from exc
+
+    def count(self, text: str = "", **options: Any) -> int:
+        """How many articles a search matches (the options of `search`, but no page, facets or snippets)."""
+        return self.search(text, limit=0, facets=False, snippets=False, suggest=False, **options).total
+
+    def search_all(self, text: str = "", **options: Any) -> tuple[int, Iterator[SearchHit]]:
+        """Every match of a search, in its order, as (how many, the hits one by one): for scripts that want
+        them all (`archivist search --format`). The options of `search` without the page; `snippets=True`
+        reads each body for its snippet. A malformed query raises here, before the first hit."""
+        ix = self.index
+        ix.catch_up()
+        try:
+            return search_all(ix, text, body_of=self._body_of, **options)
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
 

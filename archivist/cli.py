@@ -408,6 +408,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("watch", watch_cli.cmd_watch, watch_cli.HELP, JSON, watch_cli.arguments, watch_cli.EPILOG),
     Command("search", cli_search.cmd_search, "search articles (Polish-aware; the query syntax is below)", JSON,
             cli_search.arguments, cli_search.QUERY_SYNTAX),
+    Command("count", cli_search.cmd_count, "how many articles a search matches (the filters of search)", JSON,
+            cli_search.count_arguments),
     Command("show", cmd_show, "one article", AS_OF, _id),
     Command("history", cmd_history, "an article's events, oldest first", JSON, _id),
     Command("resolve", cmd_resolve, "follow relocations to the current address, with the chain", AS_OF,
