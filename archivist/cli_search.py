@@ -24,6 +24,7 @@ from archivist.cli_common import (
     parse_last_date,
     write_lines,
 )
+from archivist.progress import progress_of
 from archivist.textutil import plural, printable
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     with open_archive(args, write=True) as a:
+        a.index_progress = progress_of("rebuilding the index")
         t = time.perf_counter()
         cp = a.rebuild_index()
         took = time.perf_counter() - t
