@@ -360,10 +360,15 @@ class Archive:
 
     def search(self, text: str = "", **options: Any) -> SearchResults:
         """Search articles (see `index.searching.search` for the options); sees every acknowledged event."""
+        return self._query(search, text, options)  # type: ignore[no-any-return]
+
+    def _query(self, run: Callable[..., Any], text: str, options: dict[str, Any]) -> Any:
+        """`run` (a search of `index.searching`) on the index caught up with the log; a malformed query is
+        the facade's QueryError."""
         ix = self.index
         ix.catch_up()
         try:
-            return search(ix, text, body_of=self._body_of, **options)
+            return run(ix, text, body_of=self._body_of, **options)
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
 
@@ -375,12 +380,7 @@ class Archive:
         """Every match of a search, in its order, as (how many, the hits one by one): for scripts that want
         them all (`archivist search --format`). The options of `search` without the page; `snippets=True`
         reads each body for its snippet. A malformed query raises here, before the first hit."""
-        ix = self.index
-        ix.catch_up()
-        try:
-            return search_all(ix, text, body_of=self._body_of, **options)
-        except _IndexQueryError as exc:
-            raise errors.QueryError(str(exc)) from exc
+        return self._query(search_all, text, options)  # type: ignore[no-any-return]
 
     def index_lag(self) -> int:
         """Events the search index has not applied yet. Always 0 for a writer once a search has run (every
