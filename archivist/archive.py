@@ -379,7 +379,8 @@ class Archive:
     def search_all(self, text: str = "", **options: Any) -> tuple[int, Iterator[SearchHit]]:
         """Every match of a search, in its order, as (how many, the hits one by one): for scripts that want
         them all (`archivist search --format`). The options of `search` without the page; `snippets=True`
-        reads each body for its snippet. A malformed query raises here, before the first hit."""
+        reads each body for its snippet. A malformed query raises here, before the first hit. Read the hits
+        before recording anything through this archive (its next search reopens the index)."""
         return self._query(search_all, text, options)  # type: ignore[no-any-return]
 
     def index_lag(self) -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -111,14 +110,17 @@ def _ids(hits: Iterable[SearchHit]) -> Iterator[bytes]:
 def _csv(hits: Iterable[SearchHit]) -> Iterator[bytes]:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for h in itertools.chain([None], hits):
-        if h is not None:
-            w.writerow([h.id, h.title, h.url or "", h.published.isoformat() if h.published else "", h.status,
-                        h.publisher or "", csv_tags(h.tags)])
-        yield buf.getvalue().encode("utf-8")
+
+    def line(row: Sequence[str]) -> bytes:
+        w.writerow(row)
+        text = buf.getvalue()
         buf.seek(0)
         buf.truncate()
+        return text.encode("utf-8")
+    yield line(CSV_COLUMNS)
+    for h in hits:
+        yield line([h.id, h.title, h.url or "", h.published.isoformat() if h.published else "", h.status,
+                    h.publisher or "", csv_tags(h.tags)])
 
 
 def _ndjson(hits: Iterable[SearchHit]) -> Iterator[bytes]:
@@ -136,8 +138,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.format:
             # the whole answer, streamed: hits are built and printed a page at a time
             _, hits = a.search_all(args.query, sort=_sort(args), offset=args.offset, limit=args.limit,
-                                       snippets=args.format == "ndjson" and not args.no_snippets,
-                                       **_filters(args))
+                                   snippets=args.format == "ndjson" and not args.no_snippets, **_filters(args))
             _note_lag(a)
             write_lines(FORMATS[args.format](hits))
             return 0

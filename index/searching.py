@@ -415,12 +415,13 @@ def search_all(
     The query runs once, up front (a malformed one raises here, before anything is read): every matching
     docnum in order, by the numpy engine or Whoosh's collector (`engine`, as in `search`). The hits are then
     built `page` at a time from the stored fields (snippets too when asked), from the searcher the query ran
-    on: a commit meanwhile changes nothing of what is streamed."""
+    on: what is streamed is the index as it was when the query ran. Read them before this process reopens the
+    index (a search after a commit does, and closes the segments the commit replaced)."""
     statuses, tags, engine = _checked(sort, status, since, until, tag, engine)
-    q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
-    s = index.searcher()
     if offset < 0 or (limit is not None and limit < 0):
         raise QueryError("limit and offset cannot be negative")
+    q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
+    s = index.searcher()
     matched, top = execute(index, s, q, views, sort, max(s.doc_count_all(), 1), engine)
     top = top[offset:] if limit is None else top[offset: offset + limit]
 
