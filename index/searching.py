@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime as dt
 import os
@@ -687,8 +688,9 @@ def _hits(s, q: Q.Query, top: list[tuple[float | None, int]], body_of: Callable[
     results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter(words))
     results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
     results.formatter = _Marker()
+    stored = _stored_fields(s)
     for hit in results[0: len(top)]:
-        f = hit.fields()
+        f = stored(hit.docnum)
         body = body_of(f["content_position"]) if snippets else ""
         snippet, marks = "", cast(list[tuple[int, int]], [])
         if snippets:
@@ -706,6 +708,20 @@ def _hits(s, q: Q.Query, top: list[tuple[float | None, int]], body_of: Callable[
             snippet=snippet, marks=marks, tags=split_tags(f.get("tag")),
             title_marks=title_marks,
         )
+
+
+def _stored_fields(s) -> Callable[[int], dict]:  # type: ignore[no-untyped-def, type-arg]
+    """`s.stored_fields` without Whoosh's per-call filter of every stored field against the schema (the
+    index's own schema wrote them): a quarter of the cost of reading a page of hits."""
+    leaves = [(r, off) for r, off in s.reader().leaf_readers() if hasattr(r, "_perdoc")]
+    if len(leaves) != len(s.reader().leaf_readers()):
+        return s.stored_fields  # type: ignore[no-any-return]
+    offsets = [off for _, off in leaves]
+
+    def read(docnum: int) -> dict:  # type: ignore[type-arg]
+        r, off = leaves[bisect.bisect_right(offsets, docnum) - 1]
+        return r._perdoc.stored_fields(docnum - off) or {}  # type: ignore[no-any-return]
+    return read
 
 
 def _lead(body: str) -> str:
