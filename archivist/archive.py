@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import os
 import shutil
 import threading
@@ -16,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
@@ -24,7 +25,7 @@ from archivist import errors, permissions
 from archivist.addresses import AddressError, normalize_url, url_key
 from archivist.batch import ACTIONS, BatchPlan, BatchResult, action_events
 from archivist.batch import plan as plan_batch
-from archivist.ingest.model import MAX_BYTES
+from archivist.ingest.model import MAX_BYTES, Rejected
 from archivist.recording import SourceFile, record_sources
 from archivist.resolver import moved_links, resolve
 from archivist.results import (
@@ -34,6 +35,7 @@ from archivist.results import (
     HistoryEntry,
     IngestSummary,
     MovedLink,
+    Original,
     Resolution,
     Stats,
     VerifyReport,
@@ -59,7 +61,7 @@ from archivist.versions import diff, versions
 from index.projection import SearchIndex
 from index.query import QueryError as _IndexQueryError
 from index.query import parse_query
-from index.searching import SearchResults, search, suggest
+from index.searching import SearchHit, SearchResults, search, search_all, suggest
 from store import events as ev
 from store.article import (
     TAG_MAX_CHARS,
@@ -80,6 +82,9 @@ from store.log import (
     LogError,
     record_hash,
 )
+
+if TYPE_CHECKING:  # the Python API does not load rich's progress bars
+    from archivist.progress import Advance, ProgressOf
 
 ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
 SNAPSHOT_EVERY = 20_000  # events replayed beyond the last snapshot before a new one is written
@@ -122,6 +127,7 @@ class Archive:
         self.index_error: Exception | None = None  # the last index catch-up after an append that failed
         self._snapshot_path = root / "state" / "articles.snapshot"
         self._umask_set = False  # `open` applied the archive's permission rule (see `archivist.permissions`)
+        self._index_progress: ProgressOf | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
@@ -161,15 +167,18 @@ class Archive:
         return (Path(path) / "log").is_dir()
 
     @classmethod
-    def import_new(cls, path: str | os.PathLike[str], lines: IO[bytes], *, batch: int = 1000) -> int:
+    def import_new(cls, path: str | os.PathLike[str], lines: IO[bytes], *, batch: int = 1000,
+                   progress: Advance | None = None, index_progress: ProgressOf | None = None) -> int:
         """Import an export into the archive at `path`, which must be new or empty. When the import fails,
-        what it created is removed again: a failed import leaves nothing behind."""
+        what it created is removed again: a failed import leaves nothing behind. `progress(n)`: n more bytes
+        read; `index_progress`: see `index_progress`."""
         root = Path(path)
         existed = cls.exists(root)
         before = set(root.iterdir()) if root.is_dir() else None
         try:
             with cls.open(root) as a:
-                return a.import_(lines, batch=batch)
+                a.index_progress = index_progress
+                return a.import_(lines, batch=batch, progress=progress)
         except BaseException:
             if not existed:
                 for made in [root] if before is None else sorted(set(root.iterdir()) - before):
@@ -338,21 +347,40 @@ class Archive:
         with self._lock:
             if self._index is None:
                 self._index = SearchIndex(self.root / "index", self.log, readonly=self.readonly)
+                self._index.progress = self._index_progress
             return self._index
+
+    @property
+    def index_progress(self) -> ProgressOf | None:
+        """How a long index catch-up (a rebuild, the end of a bulk load) reports its progress:
+        `progress_of("indexing")` of `archivist.progress` draws a bar; None (the default) says nothing."""
+        return self._index_progress
+
+    @index_progress.setter
+    def index_progress(self, value: ProgressOf | None) -> None:
+        self._index_progress = value
+        if self._index is not None:
+            self._index.progress = value
 
     def search(self, text: str = "", **options: Any) -> SearchResults:
         """Search articles (see `index.searching.search` for the options); sees every acknowledged event.
         `@name` in `text` stands for a saved search (`expand_query`)."""
         expanded = self.expand_query(text)
-        if expanded != text:
-            options = {**options, "suggest": False}  # a correction of the expansion would puzzle
+        if expanded == text:
+            return self._query(search, text, options)  # type: ignore[no-any-return]
+        # a correction of the expansion would puzzle; the answer reports the query as typed
+        res = self._query(search, expanded, {**options, "suggest": False})
+        return msgspec.structs.replace(res, query=text)  # type: ignore[no-any-return]
+
+    def _query(self, run: Callable[..., Any], text: str, options: dict[str, Any]) -> Any:
+        """`run` (a search of `index.searching`) on the index caught up with the log; a malformed query is
+        the facade's QueryError."""
         ix = self.index
         ix.catch_up()
         try:
-            res = search(ix, expanded, body_of=self._body_of, **options)
+            return run(ix, text, body_of=self._body_of, **options)
         except _IndexQueryError as exc:
             raise errors.QueryError(str(exc)) from exc
-        return res if expanded == text else msgspec.structs.replace(res, query=text)
 
     def expand_query(self, text: str) -> str:
         """`text` with every `@name` replaced by that saved search's query and filters (see
@@ -360,6 +388,17 @@ class Archive:
         if "@" not in text or not references(text):
             return text
         return expand(text, self.refresh().saved)
+
+    def count(self, text: str = "", **options: Any) -> int:
+        """How many articles a search matches (the options of `search`, but no page, facets or snippets)."""
+        return self.search(text, limit=0, facets=False, snippets=False, suggest=False, **options).total
+
+    def search_all(self, text: str = "", **options: Any) -> tuple[int, Iterator[SearchHit]]:
+        """Every match of a search, in its order, as (how many, the hits one by one): for scripts that want
+        them all (`archivist search --format`). The options of `search` without the page; `snippets=True`
+        reads each body for its snippet. A malformed query raises here, before the first hit. Read the hits
+        before recording anything through this archive (its next search reopens the index)."""
+        return self._query(search_all, self.expand_query(text), options)  # type: ignore[no-any-return]
 
     def index_lag(self) -> int:
         """Events the search index has not applied yet. Always 0 for a writer once a search has run (every
@@ -463,6 +502,59 @@ class Archive:
 
         return diff(self.log, self.article(article_id), moment(from_), moment(to))
 
+    # --- the original bytes -----------------------------------------------------------------------------------
+
+    def original(self, article_id: str, version: int | None = None) -> Original:
+        """The source file a content version of an article (default: the latest) was read from, its bytes
+        re-hashed against their digest first. NotFound when that version was recorded without one (through
+        the Python API); IntegrityError when the bytes are missing or no longer match their digest."""
+        a = self.article(article_id)
+        refs = self.versions(a.id)
+        n = len(refs) if version is None else version
+        if not 1 <= n <= len(refs):
+            raise errors.NotFound(f"article {a.id} has versions 1–{len(refs)}, not {n}")
+        digest = getattr(self.log.get(refs[n - 1].position).event, "source", None)
+        if not digest:
+            raise errors.NotFound(f"version {n} of article {a.id} has no original: it was recorded without a "
+                                  "source file (through the Python API)")
+        src = self.refresh().sources.get(digest)
+        name = src.file_name if src is not None else "?"
+        for p in self.blobs.check([digest]):
+            what = {"missing": "is missing from the blob store",
+                    "corrupt": "is damaged: its bytes no longer match their digest"}.get(
+                p.kind, f"cannot be read ({p.detail})")
+            raise errors.IntegrityError(f"the original of version {n} of article {a.id} ({name}, blob {digest}) "
+                                        f"{what}; `archivist verify` checks every source")
+        return Original(id=a.id, version=n, versions=len(refs), digest=digest, file_name=name,
+                        size=self.blobs.path(digest).stat().st_size)
+
+    def write_original(self, original: Original, out: IO[bytes]) -> int:
+        """Copy the original's bytes to `out` (a megabyte at a time: a source may be large); how many.
+        Re-hashed on the way: bytes changed since `original` checked them raise IntegrityError at the end."""
+        h = hashlib.sha256()
+        n = 0
+        with open(self.blobs.path(original.digest), "rb") as f:
+            while chunk := f.read(1 << 20):
+                out.write(chunk)
+                h.update(chunk)
+                n += len(chunk)
+        if h.hexdigest() != original.digest:
+            raise _changed(original)
+        return n
+
+    def original_text(self, original: Original) -> str:
+        """The original's text as ingest decoded it (a page by its declared charset…); InputRejected when
+        the bytes are not text."""
+        from archivist.ingest.registry import source_text  # the parsers load when first needed
+
+        data = self.blobs.get(original.digest)
+        if hashlib.sha256(data).hexdigest() != original.digest:
+            raise _changed(original)
+        try:
+            return source_text(original.file_name, data)
+        except Rejected as exc:
+            raise errors.InputRejected(f"{original.file_name} is not text: {exc}") from None
+
     def links(self, as_of: dt.date | None = None) -> list[MovedLink]:
         """Archived articles whose recorded address has moved since, with where it lives now."""
         return moved_links(self.state_at(as_of))
@@ -556,9 +648,8 @@ class Archive:
     def matching_ids(self, query: str = "", **options: Any) -> list[str]:
         """The id of every article a search finds (all of them, not a page), newest first. `options`: the
         search's filters (status, since, until, publisher, tag, include_withdrawn)."""
-        opts = {**options, "facets": False, "snippets": False, "suggest": False, "sort": "date"}
-        total = self.search(query, limit=0, **opts).total
-        return [h.id for h in self.search(query, limit=total, **opts).hits] if total else []
+        _, hits = self.search_all(query, sort="date", snippets=False, **options)
+        return [h.id for h in hits]
 
     def batch_versions(self, query: str = "", **options: Any) -> dict[str, int]:
         """Every article `query` (with the search's filters) finds, with the stream version it is at now: what
@@ -734,11 +825,17 @@ class Archive:
         """Write the log as NDJSON, each record with its hashes, each source's bytes after its record."""
         return export(self, out, blobs=blobs)
 
-    def import_(self, lines: IO[bytes], *, batch: int = 1000) -> int:
-        """Load an export into an empty archive; every record keeps its position, time, actor and hash."""
+    def import_(self, lines: IO[bytes], *, batch: int = 1000, progress: Advance | None = None) -> int:
+        """Load an export into an empty archive; every record keeps its position, time, actor and hash.
+        `progress(n)`: n more bytes of the export read."""
         self.require_writable()
-        return import_(self, lines, batch=batch)
+        return import_(self, lines, batch=batch, progress=progress)
 
+
+
+def _changed(original: Original) -> errors.IntegrityError:
+    return errors.IntegrityError(f"blob {original.digest} ({original.file_name}) changed while it was read; "
+                                 "`archivist verify` checks every source")
 
 
 def _require_text(value: str | None, what: str) -> str:

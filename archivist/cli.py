@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import msgspec
 from rich.table import Table
@@ -28,7 +28,9 @@ from rich.text import Text
 from archivist import __version__, cli_ingest, cli_saved, cli_search, cli_tui, errors, watch_cli
 from archivist.addresses import AddressError, normalize_url
 from archivist.batch import PAST
+from archivist.charts import bar
 from archivist.cli_common import emit_json, err, lit, open_archive, out, parse_date
+from archivist.progress import progress, progress_of
 from archivist.textutil import VERSION_WORDS, plural, printable, revision
 
 if TYPE_CHECKING:
@@ -283,6 +285,51 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_source(args: argparse.Namespace) -> int:
+    """The exact bytes dropped for an article version: to a file (-o, written whole or not at all), to a pipe
+    as they are, or to a terminal as the text ingest decoded (control characters shown, never obeyed);
+    bytes that are not text are not written to a terminal."""
+    with open_archive(args) as a:
+        o = a.original(args.id, args.version)
+        if args.output and args.output != "-":
+            _write_file(args.output, lambda f: a.write_original(o, f))
+            if args.json:
+                emit_json({**msgspec.to_builtins(o), "output": args.output})
+            else:
+                err.print(lit(f"wrote {o.file_name} ({plural(o.size, 'byte')}, sha256 {o.digest}; version "
+                              f"{o.version} of {o.versions} of article {o.id}) to {args.output}"))
+        elif args.json:
+            emit_json(o)  # what the original is; its bytes go to a file (-o) or a pipe
+        elif sys.stdout.isatty():
+            try:
+                text = a.original_text(o)
+            except errors.InputRejected as exc:
+                raise errors.UsageError(f"not writing the original to a terminal: {exc}; use -o FILE "
+                                        "(or pipe it)") from None
+            out.print(lit(text), end="" if text.endswith("\n") else "\n")
+        else:
+            a.write_original(o, sys.stdout.buffer)
+            sys.stdout.flush()
+    return 0
+
+
+def _write_file(name: str, write: Callable[[IO[bytes]], object]) -> None:
+    """Write a file whole or not at all: a temp file beside it, fsynced, renamed over it."""
+    tmp = Path(name + ".part")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, name)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise errors.UsageError(f"cannot write {name}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def cmd_links(args: argparse.Namespace) -> int:
     with open_archive(args) as a:
         moved = a.links(as_of=args.as_of)
@@ -329,22 +376,45 @@ def cmd_stats(args: argparse.Namespace) -> int:
         t.add_row("sources", lit(f"{s.sources} ({s.rejected_sources} rejected)"))
         t.add_row("portal rules", lit(s.portal_rules))
         t.add_row("log size", lit(f"{s.log_bytes / 1e6:.1f} MB"))
-        t.add_row("years", lit(", ".join(f"{y}: {n}" for y, n in s.years.items()) or "—"))
-        t.add_row("publishers", lit(", ".join(f"{p}: {n}" for p, n in list(s.publishers.items())[:8]) or "—"))
         out.print(t)
+        undated = s.articles - sum(s.years.values())
+        _bars("Articles per year", list(s.years.items()),
+              f"and {plural(undated, 'article')} without a date" if undated else "")
+        others = s.articles - sum(s.publishers.values())
+        _bars("Articles per publisher" + (f" (the {len(s.publishers)} largest)" if others else ""),
+              list(s.publishers.items()), f"and {plural(others, 'article')} from other or unknown publishers"
+              if others else "")
     return 0
+
+
+def _bars(title: str, rows: list[tuple[str, int]], note: str) -> None:
+    """Counts as horizontal bars (`archivist.charts`); on a terminal in colour, else plain text."""
+    out.print()
+    out.print(Text(title, style="bold"))
+    if not rows:
+        out.print(Text("  none", style="dim"))
+        return
+    peak = max(n for _, n in rows)
+    label_w = min(max(len(printable(k)) for k, _ in rows), 40)
+    count_w = len(str(peak))
+    width = max(min(50, out.width - label_w - count_w - 6), 10)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, width=label_w + 1, overflow="ellipsis")
+    grid.add_column(no_wrap=True, style="cyan")
+    grid.add_column(justify="right", no_wrap=True)
+    for key, n in rows:
+        grid.add_row(Text(" " + printable(key)), Text(bar(n, peak, width)), Text(str(n)))
+    out.print(grid)
+    if note:
+        out.print(Text("  " + note, style="dim"))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_archive(args) as a:
         if args.output and args.output != "-":
-            tmp = Path(args.output + ".part")
-            with open(tmp, "wb") as f:
-                n = a.export(f, blobs=not args.no_blobs)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, args.output)
-            err.print(Text(f"exported {n} records to {args.output}"))
+            counted: list[int] = []
+            _write_file(args.output, lambda f: counted.append(a.export(f, blobs=not args.no_blobs)))
+            err.print(Text(f"exported {counted[0]} records to {args.output}"))
         else:
             a.export(sys.stdout.buffer, blobs=not args.no_blobs)
             sys.stdout.flush()
@@ -354,13 +424,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from archivist.archive import Archive
 
+    indexing = progress_of("indexing")
     if args.file == "-":
-        n = Archive.import_new(args.archive, sys.stdin.buffer)
+        with progress("importing", None, unit="bytes") as advance:
+            n = Archive.import_new(args.archive, sys.stdin.buffer, progress=advance, index_progress=indexing)
     elif not os.path.isfile(args.file):
         raise errors.UsageError(f"no such file: {args.file}")
     else:
-        with open(args.file, "rb") as f:
-            n = Archive.import_new(args.archive, f)
+        with open(args.file, "rb") as f, progress("importing", os.fstat(f.fileno()).st_size, unit="bytes") as advance:
+            n = Archive.import_new(args.archive, f, progress=advance, index_progress=indexing)
     if args.json:
         emit_json({"imported": n})
     else:
@@ -456,6 +528,14 @@ def _diff_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--to", type=version_or_date, metavar="VERSION|DATE", help="(default: the latest)")
 
 
+def _source_arguments(sp: argparse.ArgumentParser) -> None:
+    _id(sp)
+    sp.add_argument("--version", type=int, metavar="N",
+                    help="the content version (1 = as first published; default: the latest)")
+    sp.add_argument("-o", "--output", metavar="FILE",
+                    help="write the bytes to FILE (default: stdout; binary bytes are not written to a terminal)")
+
+
 def _export_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-o", "--output", help="file to write (default stdout)")
     sp.add_argument("--no-blobs", action="store_true", help="records only, without the original bytes")
@@ -478,6 +558,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("watch", watch_cli.cmd_watch, watch_cli.HELP, JSON, watch_cli.arguments, watch_cli.EPILOG),
     Command("search", cli_search.cmd_search, "search articles (Polish-aware; the query syntax is below)", JSON,
             cli_search.arguments, cli_search.QUERY_SYNTAX),
+    Command("count", cli_search.cmd_count, "how many articles a search matches (the filters of search)", JSON,
+            cli_search.count_arguments),
     Command("saved", cli_saved.cmd_saved, cli_saved.HELP, JSON, cli_saved.arguments, cli_saved.EPILOG),
     Command("show", cmd_show, "one article", AS_OF, _id),
     Command("history", cmd_history, "an article's events, oldest first", JSON, _id),
@@ -485,6 +567,8 @@ COMMANDS: tuple[Command, ...] = (
             _resolve_arguments),
     Command("diff", cmd_diff, "what changed between two versions of an article (word by word)", JSON,
             _diff_arguments),
+    Command("source", cmd_source, "the original file an article version was read from, byte for byte "
+            "(digest checked); --json: what it is", JSON, _source_arguments),
     Command("links", cmd_links, "archived articles whose recorded address has moved, with the current one",
             AS_OF),
     Command("archive", cmd_archive, "record that an article (or every article a --query finds) was archived", ACT, _id_reason),

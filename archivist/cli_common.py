@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -26,6 +27,15 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def emit_json(value: Any) -> None:
     sys.stdout.buffer.write(json_encoder.encode(value) + b"\n")
     sys.stdout.flush()
+
+
+def write_lines(chunks: Iterable[bytes]) -> None:
+    """Write to stdout as the chunks come, each flushed at once (a script reads them while the rest is made).
+    A reader that stops early (`| head`) raises BrokenPipeError: `main` ends such a command quietly, exit 0."""
+    stdout = sys.stdout.buffer
+    for chunk in chunks:
+        stdout.write(chunk)
+        stdout.flush()
 
 
 def lit(value: object) -> Text:

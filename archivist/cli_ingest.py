@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from archivist import errors
 from archivist.cli_common import emit_json, err, open_archive, out
+from archivist.progress import progress, progress_of
 from archivist.textutil import plural, printable
 
 
@@ -24,11 +24,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     files = list(walk(paths))
     max_bytes = int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES
     with open_archive(args, create=True, write=True) as a:
-        show_bar = not args.json and len(files) > 20 and err.is_terminal
-        with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, disable=not show_bar, transient=True) as bar:
-            task = bar.add_task("files", total=len(files))
-            summary = a.ingest_files(files, via="cli", max_bytes=max_bytes, progress=lambda o: bar.advance(task))
+        a.index_progress = progress_of("indexing")
+        with progress("ingesting", len(files)) as advance:
+            summary = a.ingest_files(files, via="cli", max_bytes=max_bytes, progress=lambda o: advance())
     if args.json:
         emit_json(summary)
     else:

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import time
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from archivist.cli_common import count, emit_json, err, open_archive, out, parse_date, parse_last_date
+from archivist import errors
+from archivist.cli_common import (
+    count,
+    emit_json,
+    err,
+    json_encoder,
+    open_archive,
+    out,
+    parse_date,
+    parse_last_date,
+    write_lines,
+)
+from archivist.progress import progress_of
 from archivist.textutil import plural, printable
+
+if TYPE_CHECKING:
+    from archivist.archive import Archive
+    from index.searching import SearchHit
 
 LIMIT = 10
 
@@ -42,17 +61,89 @@ def _marked(text: str, marks: list[tuple[int, int]], style: str = "bold yellow")
     return t
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    """The search options the command line gives (`search`, `count`): the filters and the day."""
+    return {**filter_options(args), "as_of": args.as_of}
+
+
+def _sort(args: argparse.Namespace) -> str:
+    return "date" if not args.query.strip() and args.sort == "relevance" else args.sort  # nothing to rank
+
+
+def _note_lag(a: Archive) -> None:
+    # Only a user who may only read the archive searches a lagging index (a writer's search caught it up;
+    # what was appended since is another process's news, not a lag).
+    lag = a.index_lag() if a.readonly else 0
+    if lag:
+        err.print(Text(f"note: the search index is {plural(lag, 'event')} behind the log (a writer's next "
+                       "command catches it up); these results leave out what those events changed"))
+
+
+def cmd_count(args: argparse.Namespace) -> int:
     with open_archive(args) as a:
-        sort = "date" if not args.query.strip() and args.sort == "relevance" else args.sort  # nothing to rank
-        res = a.search(args.query, limit=args.limit, offset=args.offset, as_of=args.as_of, sort=sort,
-                       **filter_options(args))
-        # Only a user who may only read the archive searches a lagging index (a writer's search caught it up;
-        # what was appended since is another process's news, not a lag).
-        lag = a.index_lag() if a.readonly else 0
-        if lag:
-            err.print(Text(f"note: the search index is {plural(lag, 'event')} behind the log (a writer's next "
-                           "command catches it up); these results leave out what those events changed"))
+        total = a.count(args.query, **_filters(args))
+        _note_lag(a)
+    if args.json:
+        emit_json({"query": args.query, "total": total})
+    else:
+        write_lines([f"{total}\n".encode()])
+    return 0
+
+
+CSV_COLUMNS = ("id", "title", "url", "published", "status", "publisher", "tags")
+
+
+def csv_tags(tags: list[str]) -> str:
+    """An article's tags in one CSV cell: themselves a CSV record, so a tag holding a comma or a quote
+    survives (`next(csv.reader([cell]))` gives the list back)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(tags)
+    return buf.getvalue()
+
+
+def _ids(hits: Iterable[SearchHit]) -> Iterator[bytes]:
+    for h in hits:
+        yield (h.id + "\n").encode()
+
+
+def _csv(hits: Iterable[SearchHit]) -> Iterator[bytes]:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+
+    def line(row: Sequence[str]) -> bytes:
+        w.writerow(row)
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text.encode("utf-8")
+    yield line(CSV_COLUMNS)
+    for h in hits:
+        yield line([h.id, h.title, h.url or "", h.published.isoformat() if h.published else "", h.status,
+                    h.publisher or "", csv_tags(h.tags)])
+
+
+def _ndjson(hits: Iterable[SearchHit]) -> Iterator[bytes]:
+    for h in hits:
+        yield json_encoder.encode(h) + b"\n"
+
+
+FORMATS: dict[str, Callable[[Iterable[SearchHit]], Iterator[bytes]]] = {"ids": _ids, "csv": _csv, "ndjson": _ndjson}
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.format and args.json:
+        raise errors.UsageError("--json and --format are two ways to print results: choose one")
+    with open_archive(args) as a:
+        if args.format:
+            # the whole answer, streamed: hits are built and printed a page at a time
+            _, hits = a.search_all(args.query, sort=_sort(args), offset=args.offset, limit=args.limit,
+                                   snippets=args.format == "ndjson" and not args.no_snippets, **_filters(args))
+            _note_lag(a)
+            write_lines(FORMATS[args.format](hits))
+            return 0
+        res = a.search(args.query, limit=LIMIT if args.limit is None else args.limit, offset=args.offset,
+                       sort=_sort(args), **_filters(args))
+        _note_lag(a)
         if args.json:
             emit_json(res)
             return 0
@@ -88,6 +179,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     with open_archive(args, write=True) as a:
+        a.index_progress = progress_of("rebuilding the index")
         t = time.perf_counter()
         cp = a.rebuild_index()
         took = time.perf_counter() - t
@@ -101,16 +193,32 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("query", help="what to look for (see the query syntax below; '' lists every article)")
-    sp.add_argument("--limit", type=count, default=LIMIT, metavar="N",
-                    help=f"show at most N articles (default {LIMIT}; 0 prints only how many match)")
+    sp.add_argument("--limit", type=count, default=None, metavar="N",
+                    help=f"show at most N articles (default {LIMIT}, with --format every match; 0 prints only "
+                         "how many match)")
     sp.add_argument("--offset", type=count, default=0, metavar="N",
                     help="skip the first N matches, to page through them (default 0)")
-    filter_arguments(sp)
-    sp.add_argument("--as-of", type=parse_date, metavar="DATE",
-                    help="the archive as it stood at the end of that day (recorded time, UTC)")
+    sp.add_argument("--format", choices=tuple(FORMATS), default=None,
+                    help="for scripts, every match streamed (not a page): ids (one a line, for xargs), csv "
+                         f"(a header, then {','.join(CSV_COLUMNS)}; the tags cell is itself a CSV record), "
+                         "ndjson (one hit a line, the fields of --json's hits)")
+    sp.add_argument("--no-snippets", action="store_true",
+                    help="with --format ndjson: leave snippet and marks empty (each snippet reads the article's "
+                         "text: ~2 ms a hit)")
     sp.add_argument("--sort", choices=("relevance", "date", "oldest"), default="relevance",
                     help="relevance (the default; newest first for an empty query), date (newest first) or "
                          "oldest")
+    filter_arguments(sp)
+    sp.add_argument("--as-of", type=parse_date, metavar="DATE",
+                    help="the archive as it stood at the end of that day (recorded time, UTC)")
+
+
+def count_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("query", help="what to look for (the query syntax of `archivist help search`; '' counts "
+                                  "every article)")
+    filter_arguments(sp)
+    sp.add_argument("--as-of", type=parse_date, metavar="DATE",
+                    help="the archive as it stood at the end of that day (recorded time, UTC)")
 
 
 FILTERS = ("status", "since", "until", "publisher", "tag", "all")

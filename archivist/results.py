@@ -66,6 +66,17 @@ class VersionRef(msgspec.Struct, kw_only=True):
     title: str
 
 
+class Original(msgspec.Struct, kw_only=True):
+    """The source file one content version of an article was read from (its bytes are in the blob store)."""
+
+    id: str
+    version: int  # content version: 1 = as published, 2 = first revision, …
+    versions: int  # how many content versions the article has
+    digest: str  # SHA-256 of the bytes, checked when they are read
+    file_name: str
+    size: int
+
+
 class ArticleDiff(msgspec.Struct, kw_only=True):
     id: str
     from_version: VersionRef

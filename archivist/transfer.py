@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 import msgspec
@@ -52,8 +53,10 @@ def export(archive: Archive, out: IO[bytes], *, blobs: bool = True) -> int:
     return n
 
 
-def import_(archive: Archive, lines: IO[bytes], *, batch: int = 1000) -> int:
-    """Load an export into an empty archive; every record keeps its position, time, actor and hash."""
+def import_(archive: Archive, lines: IO[bytes], *, batch: int = 1000,
+            progress: Callable[[int], None] | None = None) -> int:
+    """Load an export into an empty archive; every record keeps its position, time, actor and hash.
+    `progress(n)`: n more bytes read."""
     if archive.log.head() != 0:
         raise errors.UsageError("import needs an empty archive (it keeps every record's position)")
     pending: list[tuple[AppendRequest, str]] = []
@@ -71,6 +74,8 @@ def import_(archive: Archive, lines: IO[bytes], *, batch: int = 1000) -> int:
         pending.clear()
 
     for lineno, raw in enumerate(lines, 1):
+        if progress is not None:
+            progress(len(raw))
         if not raw.strip():
             continue
         try:

@@ -26,7 +26,8 @@ import threading
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -170,6 +171,8 @@ class SearchIndex:
         self._views: dict[object, object] = {}  # per searcher: column arrays, filter doc sets
         self._results: OrderedDict[object, object] = OrderedDict()  # small LRU of finished answers
         self._spell_known: set[str] | None = None  # the "did you mean" field's words, as of _spell_gen
+        # how a long catch-up (a rebuild, a bulk load) reports: progress(events) -> context giving advance(n)
+        self.progress: Callable[[int], AbstractContextManager[Callable[[int], None]]] | None = None
         self._spell_gen: int | None = None
         if readonly:
             self._open_readonly()
@@ -392,13 +395,18 @@ class SearchIndex:
                 return cp
             procs = PROCS if target - cp > PROCS_AFTER else 1
             batch = _Batch(self, bulk=target - cp > CHUNK, procs=procs)
+            reported = self.progress(target - cp) if self.progress is not None and target - cp > CHUNK \
+                else contextlib.nullcontext(None)
             try:
-                for chunk in iter_chunks(self.log.read(after=cp, until=target), CHUNK):
-                    batch.add(chunk)
-                    if batch.full():
-                        batch.commit()
-                        batch = _Batch(self, bulk=True, procs=procs)
-                batch.commit()
+                with reported as advance:
+                    for chunk in iter_chunks(self.log.read(after=cp, until=target), CHUNK):
+                        batch.add(chunk)
+                        if batch.full():
+                            batch.commit()
+                            batch = _Batch(self, bulk=True, procs=procs)
+                        if advance is not None:
+                            advance(len(chunk))
+                    batch.commit()
             except BaseException:
                 batch.cancel()
                 raise

@@ -464,10 +464,22 @@ def search(
     snippet is read from is append-only): the same search twice costs a dictionary lookup.
     """
     t0 = time.perf_counter()
-    if sort not in SORTS:
-        raise QueryError(f"sort is one of {', '.join(SORTS)}, not {sort!r}")
     if limit < 0 or offset < 0:
         raise QueryError("limit and offset cannot be negative")
+    statuses, tags, engine = _checked(sort, status, since, until, tag, engine)
+    key = (engine, text, limit, offset, tuple(statuses), since, until, (publisher or "").strip(), tuple(tags), as_of,
+           sort, include_withdrawn, facets, snippets, suggest)
+    res = index.cached(key, lambda: _search(index, text, body_of, limit, offset, statuses, since, until,
+                                            publisher, tags, as_of, sort, include_withdrawn, facets, snippets,
+                                            suggest, engine))
+    return msgspec.structs.replace(res, took_ms=round((time.perf_counter() - t0) * 1000, 2))
+
+
+def _checked(sort: str, status: Sequence[str] | str | None, since: dt.date | None, until: dt.date | None,
+             tag: Sequence[str] | str | None, engine: str | None) -> tuple[list[str], list[str], str]:
+    """The options every search shares, checked: (statuses, tags, engine)."""
+    if sort not in SORTS:
+        raise QueryError(f"sort is one of {', '.join(SORTS)}, not {sort!r}")
     statuses = [status] if isinstance(status, str) else list(status or [])
     for st in statuses:
         if st not in STATUSES:
@@ -478,12 +490,49 @@ def search(
     engine = engine or os.environ.get("ARCHIVIST_SEARCH_ENGINE") or "numpy"
     if engine not in ENGINES:
         raise QueryError(f"engine is one of {', '.join(ENGINES)}, not {engine!r}")
-    key = (engine, text, limit, offset, tuple(statuses), since, until, (publisher or "").strip(), tuple(tags), as_of,
-           sort, include_withdrawn, facets, snippets, suggest)
-    res = index.cached(key, lambda: _search(index, text, body_of, limit, offset, statuses, since, until,
-                                            publisher, tags, as_of, sort, include_withdrawn, facets, snippets,
-                                            suggest, engine))
-    return msgspec.structs.replace(res, took_ms=round((time.perf_counter() - t0) * 1000, 2))
+    return statuses, tags, engine
+
+
+def search_all(
+    index: SearchIndex,
+    text: str,
+    *,
+    body_of: Callable[[int], str],
+    status: Sequence[str] | str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    publisher: str | None = None,
+    tag: Sequence[str] | str | None = None,
+    as_of: dt.date | None = None,
+    sort: str = "relevance",
+    include_withdrawn: bool = False,
+    snippets: bool = False,
+    engine: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    page: int = 500,
+) -> tuple[int, Iterator[SearchHit]]:
+    """Every match of a search, in `search`'s order: (how many match, the hits one by one -- past `offset`,
+    at most `limit` of them).
+
+    The query runs once, up front (a malformed one raises here, before anything is read): every matching
+    docnum in order, by the numpy engine or Whoosh's collector (`engine`, as in `search`). The hits are then
+    built `page` at a time from the stored fields (snippets too when asked), from the searcher the query ran
+    on: what is streamed is the index as it was when the query ran. Read them before this process reopens the
+    index (a search after a commit does, and closes the segments the commit replaced)."""
+    statuses, tags, engine = _checked(sort, status, since, until, tag, engine)
+    if offset < 0 or (limit is not None and limit < 0):
+        raise QueryError("limit and offset cannot be negative")
+    q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
+    s = index.searcher()
+    matched, top = execute(index, s, q, views, sort, max(s.doc_count_all(), 1), engine)
+    top = top[offset:] if limit is None else top[offset: offset + limit]
+
+    def hits() -> Iterator[SearchHit]:
+        words = index.view(("highlight words",), lambda s: {}, s)
+        for start in range(0, len(top), page):
+            yield from _hits(s, q, top[start:start + page], body_of, snippets, words)
+    return len(matched), hits()
 
 
 class _Top(collectors.TopCollector):
@@ -724,38 +773,57 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
     matched, top = execute(index, s, q, views, sort, want, engine)
     # a query's expanded terms per field, once per index generation (Whoosh looks each up in every segment)
     words = index.view(("highlight words",), lambda s: {}, s)
-    if len(words) > 1000:
-        words.clear()
-    results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter(words))
     total = len(matched)
     facet_counts = _facets(index, s, matched) if facets else {}
-
-    hits: list[SearchHit] = []
-    if limit:
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        results.formatter = _Marker()
-        for hit in results[offset: offset + limit]:
-            f = hit.fields()
-            body = body_of(f["content_position"]) if snippets else ""
-            snippet, marks = "", cast(list[tuple[int, int]], [])
-            if snippets:
-                marked = hit.highlights("body", text=body, top=2) if not isinstance(q, Q.Every) else ""
-                snippet, marks = _split_marks(marked) if marked else (_lead(body), [])
-            title_marked = hit.highlights("title", text=f.get("title", ""), minscore=0) \
-                if snippets and not isinstance(q, Q.Every) else ""
-            title_marks = _split_marks(title_marked)[1] if title_marked and \
-                _split_marks(title_marked)[0] == f.get("title", "") else []
-            pub = f.get("published")
-            hits.append(SearchHit(
-                id=f["id"], title=f.get("title", ""), url=f.get("url_current"),
-                published=pub.date() if pub else None, status=f.get("status", LIVE),
-                publisher=f.get("publisher") or None, score=round(float(hit.score or 0.0), 4),
-                snippet=snippet, marks=marks, tags=split_tags(f.get("tag")),
-                title_marks=title_marks,
-            ))
+    hits = list(_hits(s, q, top[offset: offset + limit], body_of, snippets, words)) if limit else []
     suggestion = suggest(index, text) if want_suggestion and total < 3 and text.strip() else None
     return SearchResults(query=text, total=total, hits=hits, facets=facet_counts, suggestion=suggestion,
                          sort=sort, as_of=as_of, took_ms=round((time.perf_counter() - t0) * 1000, 2))
+
+
+def _hits(s, q: Q.Query, top: list[tuple[float | None, int]], body_of: Callable[[int], str],  # type: ignore[no-untyped-def]
+          snippets: bool, words: dict) -> Iterator[SearchHit]:  # type: ignore[type-arg]
+    """The hits of ranked (score, docnum) pairs, from their stored fields; with snippets, from their bodies
+    in the log. `words`: the per-generation memo of each query's expanded terms (see `_Highlighter`)."""
+    if len(words) > 1000:
+        words.clear()
+    results = searching.Results(s, q, top, docset=None, highlighter=_Highlighter(words))
+    results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+    results.formatter = _Marker()
+    stored = _stored_fields(s)
+    for hit in results[0: len(top)]:
+        f = stored(hit.docnum)
+        body = body_of(f["content_position"]) if snippets else ""
+        snippet, marks = "", cast(list[tuple[int, int]], [])
+        if snippets:
+            marked = hit.highlights("body", text=body, top=2) if not isinstance(q, Q.Every) else ""
+            snippet, marks = _split_marks(marked) if marked else (_lead(body), [])
+        title_marked = hit.highlights("title", text=f.get("title", ""), minscore=0) \
+            if snippets and not isinstance(q, Q.Every) else ""
+        title_marks = _split_marks(title_marked)[1] if title_marked and \
+            _split_marks(title_marked)[0] == f.get("title", "") else []
+        pub = f.get("published")
+        yield SearchHit(
+            id=f["id"], title=f.get("title", ""), url=f.get("url_current"),
+            published=pub.date() if pub else None, status=f.get("status", LIVE),
+            publisher=f.get("publisher") or None, score=round(float(hit.score or 0.0), 4),
+            snippet=snippet, marks=marks, tags=split_tags(f.get("tag")),
+            title_marks=title_marks,
+        )
+
+
+def _stored_fields(s) -> Callable[[int], dict]:  # type: ignore[no-untyped-def, type-arg]
+    """`s.stored_fields` without Whoosh's per-call filter of every stored field against the schema (the
+    index's own schema wrote them): a quarter of the cost of reading a page of hits."""
+    leaves = [(r, off) for r, off in s.reader().leaf_readers() if hasattr(r, "_perdoc")]
+    if len(leaves) != len(s.reader().leaf_readers()):
+        return s.stored_fields  # type: ignore[no-any-return]
+    offsets = [off for _, off in leaves]
+
+    def read(docnum: int) -> dict:  # type: ignore[type-arg]
+        r, off = leaves[bisect.bisect_right(offsets, docnum) - 1]
+        return r._perdoc.stored_fields(docnum - off) or {}  # type: ignore[no-any-return]
+    return read
 
 
 def _lead(body: str) -> str:

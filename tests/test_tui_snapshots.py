@@ -89,3 +89,14 @@ def test_diff_screen(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-u
         await _settle(pilot)
 
     assert snap_compare(_app(root), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_stats_screen(snap_compare, archive) -> None:  # type: ignore[no-untyped-def]
+    root, _ = archive
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("f2")
+        await _settle(pilot)
+
+    assert snap_compare(_app(root), terminal_size=(80, 24), run_before=run_before)

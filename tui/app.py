@@ -28,6 +28,7 @@ class ArchivistApp(App[None]):
     COMMANDS = App.COMMANDS | {ActionsProvider}
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("f2", "stats", "Statistics", show=False),
         Binding("question_mark", "help", "Help (outside text boxes)", show=False),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False),
@@ -105,6 +106,13 @@ class ArchivistApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))
+
+
+    def action_stats(self) -> None:
+        from tui.screens.stats import StatsScreen
+
+        if not isinstance(self.screen, StatsScreen):
+            self.push_screen(StatsScreen())
 
 
 def make_app(archive_path: str | os.PathLike[str], *, archive: Archive | None = None,

@@ -115,10 +115,15 @@ class _Extractor(HTMLParser):
                 self.zones[zone].append(s)
 
 
-def parse_html(data: bytes) -> ParsedArticle:
+def html_text(data: bytes) -> str:
+    """A page's text: its bytes decoded by the charset its `<meta>` declares, else as `decode_text` finds."""
     m = _CHARSET.search(data[:4096])
     declared = m.group(1).decode("ascii", "replace") if m else None
-    text = decode_text(data, declared)
+    return decode_text(data, declared)
+
+
+def parse_html(data: bytes) -> ParsedArticle:
+    text = html_text(data)
     ex = _Extractor()
     ex.feed(text)
     ex.close()

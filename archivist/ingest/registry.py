@@ -7,7 +7,7 @@ import io
 from urllib.parse import urlsplit, urlunsplit
 
 from .decode import decode_text
-from .html import parse_html
+from .html import html_text, parse_html
 from .model import MAX_BYTES, ParsedRelocation, ParseResult, Rejected
 from .records import parse_csv, parse_json, parse_jsonl, set_field_limit, sniff_delimiter
 from .redirects import REDIRECT_SUFFIXES, parse_redirects, redirect_columns
@@ -38,6 +38,14 @@ def parse(file_name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> ParseRe
         raise Rejected("file is nested too deeply to parse") from None
     except Exception as e:  # a parser bug must not take the watcher down; the reason says it was ours
         raise Rejected(f"parser failed unexpectedly ({type(e).__name__}: {e})") from None
+
+
+def source_text(file_name: str, data: bytes) -> str:
+    """A dropped file's text as `parse` decoded it: a page by its declared charset, any other file as UTF-8,
+    UTF-16 or the likeliest Polish legacy code page. Raises `Rejected` for bytes that are not text."""
+    if file_name.lower().endswith((".html", ".htm")):
+        return html_text(data)
+    return decode_text(data)
 
 
 def _dispatch(name: str, suffix: str, data: bytes, max_bytes: int) -> ParseResult:

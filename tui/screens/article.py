@@ -45,6 +45,7 @@ class ArticleScreen(Screen[None]):
         Binding("t", "tag", "Tag"),
         Binding("u", "untag", "Untag"),
         Binding("d", "diff", "Diff"),
+        Binding("s", "source", "Original source file", show=False),
         Binding("ctrl+r", "reload", "Reload", show=False),
         *(Binding(key, f"why_not('{action}')", f"Why {action} is not offered", show=False)
           for key, action in (("a", "archive"), ("r", "restore"), ("m", "relocate"), ("w", "withdraw"),
@@ -216,7 +217,7 @@ class ArticleScreen(Screen[None]):
             events.highlighted = ids.index(keep)
         head = Text("History (oldest first)", style="bold underline")
         if self.content_versions:
-            head.append("  · enter on Published/Revised, or d: what changed", style="dim")
+            head.append("  · enter or d: what changed · s: original file", style="dim")
         if later:
             head.append(f"\n{plural(later, 'later event')}, recorded after {self.as_of}, "
                         f"{'is' if later == 1 else 'are'} not shown.", style="dim")
@@ -273,16 +274,33 @@ class ArticleScreen(Screen[None]):
 
     def action_diff(self) -> None:
         """The highlighted revision when the history has focus; else the revision on screen."""
-        events = self.query_one("#art-history", OptionList)
-        if events.has_focus and events.highlighted is not None:
-            version = self.content_versions.get(int(events.get_option_at_index(events.highlighted).id or 0))
-            if version is not None:
-                self.open_diff(version)
-                return
+        version = self._highlighted_version()
+        if version is not None:
+            self.open_diff(version)
+            return
         if self.view is None:
             self.notify("The article is still loading.", severity="warning")
             return
         self.open_diff(self.view.versions)
+
+    def action_source(self) -> None:
+        """The original file of the highlighted revision when the history has focus; else of the one shown."""
+        version = self._highlighted_version()
+        if version is None:
+            if self.view is None:
+                self.notify("The article is still loading.", severity="warning")
+                return
+            version = self.view.versions
+        from tui.screens.source import SourceScreen
+
+        self.app.push_screen(SourceScreen(self.article_id, version))
+
+    def _highlighted_version(self) -> int | None:
+        """The revision of the history line under the cursor, when the history has focus and it is one."""
+        events = self.query_one("#art-history", OptionList)
+        if events.has_focus and events.highlighted is not None:
+            return self.content_versions.get(int(events.get_option_at_index(events.highlighted).id or 0))
+        return None
 
     def open_diff(self, version: int) -> None:
         from tui.screens.diff import DiffScreen

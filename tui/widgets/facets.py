@@ -11,11 +11,13 @@ from textual.message import Message
 from textual.widgets import Button, OptionList
 from textual.widgets.option_list import Option
 
+from archivist.charts import bar
 from tui.render import lit
 
 FACET_TITLES = {"status": "Status", "publisher": "Publisher", "year": "Year"}
 SAVED = "saved"  # the sidebar's group of saved searches (not a facet: choosing one runs it)
 SEP = "\x1f"
+YEAR_BAR = 10  # cells of the longest bar in the year facet
 AS_OF = "as of"  # the chip of the as-of date (not a facet: removing it returns to now)
 
 
@@ -64,11 +66,14 @@ class FacetList(OptionList):
             if not counts:
                 continue
             options.append(Option(Text(title, style="bold underline"), disabled=True))
+            peak = max(counts.values())
             for value, count in counts.items():
                 on = active.get(facet) == value
                 line = Text("✓ " if on else "  ")
                 line.append_text(lit(value, "bold" if on else ""))
-                line.append(f"  {count}", style="dim")
+                if facet == "year":  # the years as a small bar chart
+                    line.append(" " + bar(count, peak, YEAR_BAR), style="cyan")
+                line.append(f"  {count}" if facet != "year" else f" {count}", style="dim")
                 options.append(Option(line, id=facet_option_id(facet, value)))
         self.clear_options()
         self.add_options(options)
