@@ -645,7 +645,7 @@ class _Batch:
         self.index._spell_known = None  # words counted as known were never committed
 
 
-def _leaf_column(reader, field: str) -> list:  # type: ignore[no-untyped-def, type-arg]
+def leaf_column(reader, field: str) -> list:  # type: ignore[no-untyped-def, type-arg]
     """One segment's column as a list, read in bulk (Whoosh reads a column one `struct.unpack` per
     document); cached on the segment reader, which survives reopens while its segment is unchanged."""
     cache = reader.__dict__.setdefault("_archivist_columns", {})
@@ -691,10 +691,10 @@ def _leaf_column(reader, field: str) -> list:  # type: ignore[no-untyped-def, ty
 def _column_values(reader, field: str) -> list:  # type: ignore[no-untyped-def, type-arg]
     leaves = reader.leaf_readers()
     if len(leaves) == 1:
-        return _leaf_column(leaves[0][0], field)
+        return leaf_column(leaves[0][0], field)
     out: list = []  # type: ignore[type-arg]
     for r, _offset in leaves:
-        out.extend(_leaf_column(r, field))
+        out.extend(leaf_column(r, field))
     return out
 
 

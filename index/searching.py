@@ -18,8 +18,11 @@ from typing import cast
 import msgspec
 import numpy as np
 from whoosh import collectors, highlight, matching, searching
+from whoosh import columns as whoosh_columns
 from whoosh import query as Q
 from whoosh.analysis import Token
+from whoosh.fields import DATETIME
+from whoosh.util.numeric import to_sortable
 
 from index.analysis import (
     _JOINERS_RE,
@@ -34,7 +37,7 @@ from index.analysis import (
     word_terms,
 )
 from index.engine import Executor
-from index.projection import SearchIndex
+from index.projection import SearchIndex, leaf_column
 from index.query import QueryError, parse_query, phrase_query
 from index.schema import CHECKPOINT_DOC, split_tags
 from store import days
@@ -561,14 +564,49 @@ def range_docs(searcher, q: Q.DateRange) -> array:  # type: ignore[no-untyped-de
     key = (q.fieldname, q.start, q.end, q.startexcl, q.endexcl)
     docs = cache.get(key)
     if docs is None:
-        m = q._compile_query(reader).matcher(searcher, searcher.boolean_context())
-        ids = m.all_ids() if m.is_active() else ()
+        values = _date_column(reader, q.fieldname)
+        if values is not None:
+            ids: Iterable[int] = _column_range(reader.schema[q.fieldname], values, q).tolist()
+        else:
+            m = q._compile_query(reader).matcher(searcher, searcher.boolean_context())
+            ids = m.all_ids() if m.is_active() else ()
         if reader.has_deletions():
             ids = (d for d in ids if not reader.is_deleted(d))
         docs = cache[key] = array("I", ids)
         if len(cache) > 256:
             cache.pop(next(iter(cache)))
     return docs
+
+
+def _date_column(reader, fieldname: str) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+    """A DATETIME field's column of one segment (each document's date as Whoosh's long, 2**64-1 where it
+    has none), or None when the field has no such column. Cached on the segment's reader."""
+    field = reader.schema[fieldname]
+    if not (type(field) is DATETIME and field.bits == 64 and field.signed
+            and type(field.column_type) is whoosh_columns.NumericColumn and reader.has_column(fieldname)):
+        return None
+    cache = reader.__dict__.setdefault("_archivist_dates", {})
+    values = cache.get(fieldname)
+    if values is None:
+        values = cache[fieldname] = np.array(leaf_column(reader, fieldname), dtype=np.uint64)
+    return values  # type: ignore[no-any-return]
+
+
+def _column_range(field, values: np.ndarray, q: Q.NumericRange) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The documents Whoosh's `NumericRange` matches, from the column: one comparison per document instead
+    of reading hundreds of trie terms' postings (1-3 s for a new range at 20k articles). The terms cover
+    exactly the sortable values (the long + 2**63) from `start` to `end` (`whoosh.util.numeric.
+    tiered_ranges`); the column holds the long itself, and a document without a date has no terms and
+    2**64-1 in the column, past any bound."""
+    lo, hi = 0, 2 ** 64 - 1
+    if q.start is not None:
+        lo = to_sortable(int, 64, True, field.prepare_number(q.start)) + (1 if q.startexcl else 0)
+    if q.end is not None:
+        hi = to_sortable(int, 64, True, field.prepare_number(q.end)) - (1 if q.endexcl else 0)
+    lo, hi = max(lo - 2 ** 63, 0), hi - 2 ** 63  # the longs of dates are never negative
+    if lo > hi:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero((values >= np.uint64(lo)) & (values <= np.uint64(hi)))
 
 
 class _CachedRange(Q.DateRange):

@@ -138,3 +138,33 @@ def test_two_word_phrases_at_once_equal_the_span_tree(docs, slop: int) -> None: 
     got = pair_matches(list(range(len(docs))), [a for a, _ in docs], [b for _, b in docs], slop).tolist()
     want = [bool(tree([[(x, x) for x in sorted(a)], [(x, x) for x in sorted(b)]], slop)) for a, b in docs]
     assert got == want
+
+
+def test_date_ranges_from_columns_equal_whooshs_trie_terms(arc: Archive) -> None:
+    """`range_docs` reads a date range off the column; Whoosh's own path reads the range's trie terms.
+    Every document of every segment: bounds open or closed, exclusive or not, undated articles, deletions."""
+    from whoosh.query import DateRange
+
+    from index.searching import range_docs
+
+    s = arc.index.searcher()
+    days = [None, dt.datetime(2009, 6, 1), dt.datetime(2010, 1, 1), dt.datetime(2013, 5, 4),
+            dt.datetime(2015, 12, 31, 23, 59, 59, 999999), dt.datetime(2021, 12, 28), dt.datetime(2030, 1, 1)]
+    # the recorded times of the index versions (valid_from): bounds that fall on a document's exact value
+    exact = sorted({f["valid_from"] for f in s.all_stored_fields() if f.get("valid_from")})[::40]
+    checked = 0
+    for field, bounds in (("published", days), ("event_date", days), ("valid_from", days + exact)):
+        for lo in bounds:
+            for hi in bounds:
+                for lx in (False, True):
+                    for hx in (False, True):
+                        q = DateRange(field, lo, hi, startexcl=lx, endexcl=hx)
+                        for sub, _ in s.leaf_searchers():
+                            r = sub.reader()
+                            m = q._compile_query(r).matcher(sub, sub.boolean_context())
+                            want = [d for d in (m.all_ids() if m.is_active() else ()) if not r.is_deleted(d)]
+                            r.__dict__.pop("_archivist_ranges", None)
+                            assert list(range_docs(sub, q)) == want, (field, lo, hi, lx, hx)
+                            checked += len(want)
+    assert checked > 1000
+    assert any(r.has_deletions() for r in _segments(arc))
