@@ -350,3 +350,52 @@ class TestFileLogTinySegments(TestFileLog):
     """Every append after a few hundred bytes rolls over to a new segment: rollover is on every path."""
 
     segment_bytes = 300
+
+
+class TestPgLog(LogContract):
+    """The same contract on a PostgreSQL server (team mode): a fresh database per test."""
+
+    @pytest.fixture(autouse=True)
+    def _db(self, pg_db: str) -> None:
+        from store.pglog import create_schema
+
+        create_schema(pg_db)
+        self.url = pg_db
+
+    def make_log(self) -> Log:
+        from store.pglog import PgLog
+
+        return PgLog(self.url)
+
+    def reopen(self, log: Log) -> Log:
+        log.close()
+        return self.make_log()
+
+    def test_tailing_from_another_instance(self) -> None:
+        from store.pglog import PgLog
+
+        writer = self.make_log()
+        reader = PgLog(self.url, readonly=True)
+        assert reader.head() == 0
+        threading.Timer(0.2, lambda: writer.append("a", tagged("1"))).start()
+        start = time.monotonic()
+        assert reader.wait(after=0, timeout=10) == 1
+        assert time.monotonic() - start < 5
+        assert [r.event.tag for r in reader.read()] == ["1"]
+        writer.append("a", tagged("2", "3"))
+        assert reader.head() == 3 and reader.stream_version("a") == 3
+        other = self.make_log()
+        [r] = other.append("a", tagged("4"), 3)
+        assert (r.position, r.version) == (4, 4)
+        [r] = writer.append("a", tagged("5"), 4)
+        assert r.position == 5
+        assert verify_log(reader) == (5, [])
+
+    def test_readonly_refuses_appends(self) -> None:
+        from store.pglog import PgLog
+
+        self.make_log().append("a", tagged("1"))
+        ro = PgLog(self.url, readonly=True)
+        with pytest.raises(Exception, match="read-only"):
+            ro.append("a", tagged("2"))
+        assert ro.head() == 1

@@ -1,0 +1,470 @@
+"""The log and the original bytes on a PostgreSQL server: team mode, one truth for several machines.
+
+The same contract as `FileLog` (DESIGN.md "The log: promises"), kept by the database:
+
+- a batch is one transaction: all of it is committed, or nothing;
+- appends are serialised by a transaction-scoped advisory lock, taken before the head is read, so positions
+  are gapless and their order is the commit order (the lock is released only once the commit is visible);
+- expected versions are checked under that lock; a stale one raises `ConflictError` and the transaction is
+  rolled back, so nothing is written;
+- each row holds the very msgpack bytes `FileLog` frames (`encode_record`), the record's SHA-256 and, inside
+  the record, the previous record's hash: `verify` recomputes the chain, and names a row whose bytes no longer
+  match their hash;
+- append-only is the database's own rule: a trigger refuses UPDATE, DELETE and TRUNCATE on both tables
+  (whoever asks), and the archive's roles are granted SELECT (readers) or SELECT and INSERT (writers) only;
+- readers take no lock a writer waits for (plain snapshots), and `wait` sleeps on LISTEN/NOTIFY: every
+  append notifies `archivist_log` with its last position at commit.
+
+A lost connection (a server restart, a network cut) raises `StoreUnavailable`, a `LogError`; the next call
+connects again. An append whose COMMIT was not confirmed is not acknowledged: retrying it is safe, since the
+archive recognises what it already holds (a source by its digest, an action by the article's version).
+
+psycopg is imported here only: a folder archive never loads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import itertools
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import psycopg
+
+from store.blobs import BlobError, BlobNotFound, BlobProblem, validate_digest
+from store.events import GENESIS_HASH, Record, utcnow
+from store.log import (
+    AppendError,
+    AppendRequest,
+    Log,
+    LogError,
+    LogProblem,
+    _plan,
+    decode_record,
+    decode_records,
+)
+
+if TYPE_CHECKING:
+    from psycopg.cursor import Cursor
+
+LOG_TABLE: Final = "archivist_log"
+BLOB_TABLE: Final = "archivist_blobs"
+CHANNEL: Final = "archivist_log"
+LOCK_KEY: Final = 0x61726368_6C6F67  # "archlog": the advisory lock that serialises appends
+PAGE: Final = 4096  # records fetched by one query of a read
+CONNECT_TIMEOUT: Final = 10  # seconds
+BLOB_BUFFER_BYTES: Final = 32 << 20  # unsynced blobs held before they are written anyway
+
+SCHEMA_SQL: Final = f"""
+CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+    position bigint PRIMARY KEY CHECK (position > 0),
+    stream text NOT NULL,
+    version integer NOT NULL CHECK (version > 0),
+    hash bytea NOT NULL,
+    record bytea NOT NULL,
+    UNIQUE (stream, version)
+);
+CREATE TABLE IF NOT EXISTS {BLOB_TABLE} (
+    digest text PRIMARY KEY CHECK (digest ~ '^[0-9a-f]{{64}}$'),
+    data bytea NOT NULL
+);
+CREATE OR REPLACE FUNCTION archivist_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'archivist: % is append-only (% refused)', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE TRIGGER archivist_log_no_change BEFORE UPDATE OR DELETE ON {LOG_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION archivist_append_only();
+CREATE OR REPLACE TRIGGER archivist_log_no_truncate BEFORE TRUNCATE ON {LOG_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION archivist_append_only();
+CREATE OR REPLACE TRIGGER archivist_blobs_no_change BEFORE UPDATE OR DELETE ON {BLOB_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION archivist_append_only();
+CREATE OR REPLACE TRIGGER archivist_blobs_no_truncate BEFORE TRUNCATE ON {BLOB_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION archivist_append_only();
+"""
+
+
+class StoreUnavailable(AppendError):
+    """The server could not be reached, or the connection was lost; nothing unconfirmed was acknowledged."""
+
+
+class StoreReadOnly(LogError):
+    """The database role may read the archive's store but not record in it."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(f"this archive's store does not let {user} record events")
+
+
+class StoreMissing(LogError):
+    """The database has no archive (no log table): `init --store` has not been run against it."""
+
+
+def has_password(url: str) -> bool:
+    """Whether a connection string carries a password (it must not be recorded in an archive folder)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return bool(conninfo_to_dict(url).get("password"))
+
+
+def describe(url: str) -> str:
+    """user@host:port/db of a connection string, for messages (never a password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    d = conninfo_to_dict(url)
+    who = f"{d['user']}@" if d.get("user") else ""
+    port = f":{d['port']}" if d.get("port") else ""
+    return f"{who}{d.get('host', 'localhost')}{port}/{d.get('dbname', '')}"
+
+
+def _unavailable(exc: Exception, doing: str) -> StoreUnavailable:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreUnavailable(f"the archive's store (PostgreSQL) is unavailable while {doing}: {detail}")
+
+
+class _Connection:
+    """One lazily (re)opened autocommit connection, used by one thread at a time."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.lock = threading.RLock()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def get(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self._conn = None
+            self._conn = conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        return conn
+
+    def drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def query(self, statement: str, params: Sequence[Any] = (), *, doing: str) -> list[tuple[Any, ...]]:
+        """Run one read-only statement; a connection lost before or during it is reopened once (a read
+        changes nothing, so it can simply run again)."""
+        with self.lock:
+            for attempt in (0, 1):
+                try:
+                    cur = self.get().cursor(binary=True)
+                    cur.execute(statement, params)  # type: ignore[arg-type]
+                    return cur.fetchall()
+                except psycopg.OperationalError as exc:
+                    self.drop()
+                    if attempt:
+                        raise _unavailable(exc, doing) from exc
+                except psycopg.errors.UndefinedTable as exc:
+                    raise StoreMissing("the database holds no archive (run `archivist init --store URL`)") from exc
+        raise AssertionError("unreachable")
+
+
+def create_schema(url: str) -> None:
+    """Create the archive's tables and triggers (idempotent; several machines may run it at once)."""
+    conn = _Connection(url)
+    try:
+        with conn.lock:
+            c = conn.get()
+            with c.transaction():
+                c.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                c.execute(SCHEMA_SQL)  # type: ignore[arg-type]
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StoreReadOnly(_user_of(conn)) from exc
+    except psycopg.OperationalError as exc:
+        raise _unavailable(exc, "creating the archive") from exc
+    finally:
+        conn.drop()
+
+
+def _user_of(conn: _Connection) -> str:
+    try:
+        return str(conn.query("SELECT current_user", doing="asking who we are")[0][0])
+    except LogError:
+        return "this role"
+
+
+class PgLog(Log):
+    """The log in a PostgreSQL database (see the module docstring). Safe for many threads and processes."""
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        self.url = url
+        self.readonly = readonly
+        self._main = _Connection(url)
+        self._listen = _Connection(url)
+        self._listening = False
+        self._user: str | None = None
+        # An archive that does not exist is an error at once, not at the first read.
+        if not self._main.query("SELECT to_regclass(%s) IS NOT NULL", (LOG_TABLE,), doing="opening the log")[0][0]:
+            self._main.drop()
+            raise StoreMissing(f"the database {describe(url)} holds no archive (run `archivist init --store URL`)")
+
+    # --- who may do what ------------------------------------------------------------------------------
+
+    @property
+    def user(self) -> str:
+        """The database role this log connects as."""
+        if self._user is None:
+            self._user = str(self._main.query("SELECT current_user", doing="asking who we are")[0][0])
+        return self._user
+
+    def may_record(self) -> bool:
+        """Whether the role may append events and store original bytes."""
+        row = self._main.query(
+            "SELECT has_table_privilege(%s, 'INSERT') AND has_table_privilege(%s, 'INSERT')",
+            (LOG_TABLE, BLOB_TABLE), doing="checking the role's privileges")
+        return bool(row[0][0])
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def head(self) -> int:
+        return int(self._main.query(f"SELECT coalesce(max(position), 0) FROM {LOG_TABLE}",
+                                    doing="reading the log's head")[0][0])
+
+    def stream_version(self, stream: str) -> int:
+        return int(self._main.query(f"SELECT coalesce(max(version), 0) FROM {LOG_TABLE} WHERE stream = %s",
+                                    (stream,), doing="reading a stream's version")[0][0])
+
+    def _end(self, until: int | None) -> int:
+        head = self.head()
+        return head if until is None else min(until, head)
+
+    def _pages(self, after: int, end: int) -> Iterator[list[tuple[int, bytes]]]:
+        pos = max(after, 0)
+        while pos < end:
+            rows = self._main.query(
+                f"SELECT position, record FROM {LOG_TABLE} WHERE position > %s AND position <= %s "
+                f"ORDER BY position LIMIT {PAGE}", (pos, end), doing="reading the log")
+            if not rows:
+                return
+            yield rows  # type: ignore[misc]
+            pos = rows[-1][0]
+
+    def read(self, after: int = 0, until: int | None = None) -> Iterator[Record]:
+        pages = self._pages(after, self._end(until))
+        return itertools.chain.from_iterable(decode_records([r[1] for r in page], page[0][0]) for page in pages)
+
+    def read_raw(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, bytes]]:
+        pages = self._pages(after, self._end(until))
+        return itertools.chain.from_iterable(pages)
+
+    def get(self, position: int) -> Record:
+        if position < 1:
+            raise KeyError(position)
+        rows = self._main.query(f"SELECT record FROM {LOG_TABLE} WHERE position = %s", (position,),
+                                doing="reading a record")
+        if not rows:
+            raise KeyError(position)
+        return decode_record(rows[0][0])
+
+    def stored_problems(self) -> list[LogProblem]:
+        """Rows whose record bytes no longer hash to the hash stored beside them: an edit behind the log's
+        back (only a superuser can, past the append-only trigger). Checked by the server, in one scan."""
+        rows = self._main.query(f"SELECT position FROM {LOG_TABLE} WHERE hash <> sha256(record) ORDER BY position",
+                                doing="verifying the log")
+        return [LogProblem(int(p), "record altered in the database: its bytes no longer match their hash")
+                for (p,) in rows]
+
+    # --- tailing ----------------------------------------------------------------------------------------
+
+    def wait(self, after: int, timeout: float) -> int:
+        """Sleep on LISTEN until an append notifies (or `timeout`); a dropped connection is reopened."""
+        deadline = time.monotonic() + timeout
+        error: LogError | None = None
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                with self._listen.lock:
+                    conn = self._listen.get()
+                    if not self._listening or conn is not self._listened_on:
+                        conn.execute(f"LISTEN {CHANNEL}")  # type: ignore[arg-type]
+                        self._listening, self._listened_on = True, conn
+                    head = self.head()  # after LISTEN: an append committed from now on wakes us
+                    if head > after or remaining <= 0:
+                        return head
+                    for _ in conn.notifies(timeout=min(remaining, 5.0), stop_after=1):
+                        pass
+                error = None
+            except psycopg.OperationalError as exc:
+                self._listen.drop()
+                self._listening = False
+                error = _unavailable(exc, "waiting for new events")
+            except StoreUnavailable as exc:
+                error = exc
+            if error is not None:
+                if time.monotonic() >= deadline:
+                    raise error
+                time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+
+    _listened_on: Any = None
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def append_batch(self, requests: Sequence[AppendRequest], *, actor: str = "system",
+                     recorded_at: dt.datetime | None = None) -> list[Record]:
+        if self.readonly:
+            raise LogError("log opened read-only")
+        if not requests or not any(r.events for r in requests):
+            raise ValueError("nothing to append")
+        at = recorded_at or utcnow()
+        with self._main.lock:
+            try:
+                conn = self._main.get()
+                with conn.transaction(), conn.cursor(binary=True) as cur:
+                    return self._append(cur, requests, actor, at)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise StoreReadOnly(self.user) from exc
+            except psycopg.OperationalError as exc:
+                self._main.drop()
+                raise _unavailable(exc, "appending (the batch was not acknowledged; retrying is safe)") from exc
+            except psycopg.Error as exc:
+                raise AppendError(f"append failed, nothing was written: {str(exc).strip()}") from exc
+
+    def _append(self, cur: Cursor[Any], requests: Sequence[AppendRequest], actor: str,
+                at: dt.datetime) -> list[Record]:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        # A new statement, so a new snapshot: it sees every batch committed before the lock was granted.
+        cur.execute(f"SELECT position, hash FROM {LOG_TABLE} ORDER BY position DESC LIMIT 1")
+        row = cur.fetchone()
+        head, last_hash = (int(row[0]), bytes(row[1])) if row else (0, GENESIS_HASH)
+        streams = sorted({r.stream for r in requests})
+        cur.execute(f"SELECT stream, max(version) FROM {LOG_TABLE} WHERE stream = ANY(%s) GROUP BY stream",
+                    (streams,))
+        versions = {s: int(v) for s, v in cur.fetchall()}
+        records, payloads, _, _ = _plan(requests, versions, head, last_hash, actor, at)
+        sha256 = hashlib.sha256
+        with cur.copy(f"COPY {LOG_TABLE} (position, stream, version, hash, record) FROM STDIN "  # type: ignore[arg-type]
+                      "(FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "text", "int4", "bytea", "bytea"])
+            for rec, payload in zip(records, payloads, strict=True):
+                copy.write_row((rec.position, rec.stream, rec.version, sha256(payload).digest(), payload))
+        cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(records[-1].position)))
+        return records
+
+    def close(self) -> None:
+        self._main.drop()
+        self._listen.drop()
+        self._listening = False
+
+
+class PgBlobStore:
+    """The original bytes in the same database, content-addressed by SHA-256, behind `BlobStore`'s interface.
+
+    A `put(sync=False)` is held in memory until `sync()` writes the batch in one transaction (the ingest calls
+    `sync()` before the append that points at the bytes); `get` and `verify` re-hash what the server returns.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn = _Connection(url)
+        self._pending: dict[str, bytes] = {}
+        self._pending_bytes = 0
+        self.root = None  # no folder: the bytes live in the database
+
+    def close(self) -> None:
+        self._conn.drop()
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def exists(self, digest: str) -> bool:
+        validate_digest(digest)
+        if digest in self._pending:
+            return True
+        return bool(self._conn.query(f"SELECT EXISTS (SELECT 1 FROM {BLOB_TABLE} WHERE digest = %s)", (digest,),
+                                     doing="looking up a blob")[0][0])
+
+    def __contains__(self, digest: object) -> bool:
+        try:
+            return isinstance(digest, str) and self.exists(validate_digest(digest))
+        except ValueError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self._conn.query(f"SELECT digest FROM {BLOB_TABLE} ORDER BY digest", doing="listing blobs")
+        return iter(sorted({str(r[0]) for r in rows} | set(self._pending)))
+
+    def _fetch(self, digest: str) -> bytes | None:
+        validate_digest(digest)
+        if digest in self._pending:
+            return self._pending[digest]
+        try:
+            rows = self._conn.query(f"SELECT data FROM {BLOB_TABLE} WHERE digest = %s", (digest,),
+                                    doing=f"reading blob {digest}")
+        except LogError as exc:
+            err = BlobError(f"cannot read blob {digest}: {exc}")
+            err.digest = digest
+            raise err from exc
+        return bytes(rows[0][0]) if rows else None
+
+    def get(self, digest: str) -> bytes:
+        data = self._fetch(digest)
+        if data is None:
+            raise BlobNotFound(digest)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            err = BlobError(f"cannot read blob {digest}: its bytes in the store hash to {actual}")
+            err.digest = digest
+            raise err
+        return data
+
+    def verify(self, digest: str) -> bool:
+        return self._problem(digest) is None
+
+    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
+        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
+        return [p for d in targets if (p := self._problem(d)) is not None]
+
+    def _problem(self, digest: str) -> BlobProblem | None:
+        try:
+            data = self._fetch(digest)
+        except BlobError as exc:
+            return BlobProblem(digest, "unreadable", str(exc))
+        if data is None:
+            return BlobProblem(digest, "missing")
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            return BlobProblem(digest, "corrupt", f"content hashes to {actual}")
+        return None
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def put(self, data: bytes, *, sync: bool = True) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self._pending:
+            self._pending[digest] = bytes(data)
+            self._pending_bytes += len(data)
+        if sync or self._pending_bytes >= BLOB_BUFFER_BYTES:
+            self.sync()
+        return digest
+
+    def sync(self) -> None:
+        """Write every held blob in one transaction; they are durable when it returns."""
+        if not self._pending:
+            return
+        with self._conn.lock:
+            try:
+                conn = self._conn.get()
+                with conn.transaction(), conn.cursor(binary=True) as cur:
+                    cur.executemany(f"INSERT INTO {BLOB_TABLE} (digest, data) VALUES (%s, %s) "  # type: ignore[arg-type]
+                                    "ON CONFLICT (digest) DO NOTHING", list(self._pending.items()))
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise BlobError(f"cannot store blobs: {str(exc).strip()}") from exc
+            except psycopg.OperationalError as exc:
+                self._conn.drop()
+                raise BlobError(str(_unavailable(exc, "storing original bytes"))) from exc
+            except psycopg.Error as exc:
+                raise BlobError(f"cannot store blobs: {str(exc).strip()}") from exc
+        self._pending.clear()
+        self._pending_bytes = 0
+
+
+__all__ = ["PgBlobStore", "PgLog", "StoreMissing", "StoreReadOnly", "StoreUnavailable", "create_schema",
+           "describe", "has_password"]
