@@ -67,6 +67,9 @@ class BlobStore:
         self._unsynced = False  # puts with sync=False await `sync()`
         self._sweep_temp_files()
 
+    def close(self) -> None:
+        """Nothing to release (a file is opened per call); the store's interface has it for server stores."""
+
     # --- addressing -------------------------------------------------------------------------------------
 
     def path(self, digest: str) -> Path:

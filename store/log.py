@@ -107,6 +107,19 @@ class AppendError(LogError):
     """The append failed (I/O error); nothing of the batch was acknowledged."""
 
 
+class StoreUnavailable(AppendError):
+    """A server-backed log could not be reached, or lost its connection: nothing unconfirmed was acknowledged,
+    and the next call connects again."""
+
+
+class StoreReadOnly(LogError):
+    """A server-backed log's role may read the archive's store but not record in it."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(f"this archive's store does not let {user} record events")
+
+
 class AppendRequest(NamedTuple):
     stream: str
     events: Sequence[Event]
@@ -208,6 +221,10 @@ class Log(ABC):
             if head > after or time.monotonic() >= deadline:
                 return head
             time.sleep(0.02)
+
+    def stored_bytes(self) -> int:
+        """What a server-backed log takes on its server; 0 when the log is not on a server."""
+        return 0
 
     def stored_problems(self) -> list[LogProblem]:
         """Damage the store itself can name beyond what `read_raw` shows (a server-side log checks each row's

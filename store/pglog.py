@@ -43,6 +43,8 @@ from store.log import (
     Log,
     LogError,
     LogProblem,
+    StoreReadOnly,
+    StoreUnavailable,
     _plan,
     decode_record,
     decode_records,
@@ -86,18 +88,6 @@ CREATE OR REPLACE TRIGGER archivist_blobs_no_change BEFORE UPDATE OR DELETE ON {
 CREATE OR REPLACE TRIGGER archivist_blobs_no_truncate BEFORE TRUNCATE ON {BLOB_TABLE}
     FOR EACH STATEMENT EXECUTE FUNCTION archivist_append_only();
 """
-
-
-class StoreUnavailable(AppendError):
-    """The server could not be reached, or the connection was lost; nothing unconfirmed was acknowledged."""
-
-
-class StoreReadOnly(LogError):
-    """The database role may read the archive's store but not record in it."""
-
-    def __init__(self, user: str) -> None:
-        self.user = user
-        super().__init__(f"this archive's store does not let {user} record events")
 
 
 class StoreMissing(LogError):
@@ -168,17 +158,25 @@ class _Connection:
         raise AssertionError("unreachable")
 
 
-def create_schema(url: str) -> None:
-    """Create the archive's tables and triggers (idempotent; several machines may run it at once)."""
+def create_schema(url: str) -> bool:
+    """Create the archive's tables and triggers unless they exist (several machines may run it at once);
+    True when this call created them. Needs a role that may create tables (the database's owner)."""
     conn = _Connection(url)
+    exists = f"SELECT to_regclass('{LOG_TABLE}') IS NOT NULL AND to_regclass('{BLOB_TABLE}') IS NOT NULL"
     try:
+        if conn.query(exists, doing="looking for the archive")[0][0]:
+            return False
         with conn.lock:
             c = conn.get()
             with c.transaction():
                 c.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                if c.execute(exists).fetchone()[0]:  # type: ignore[index]
+                    return False
                 c.execute(SCHEMA_SQL)  # type: ignore[arg-type]
+                return True
     except psycopg.errors.InsufficientPrivilege as exc:
-        raise StoreReadOnly(_user_of(conn)) from exc
+        raise StoreMissing(f"the database {describe(url)} holds no archive yet, and {_user_of(conn)} may not "
+                           "create one: run `archivist init --store URL` once as the database's owner") from exc
     except psycopg.OperationalError as exc:
         raise _unavailable(exc, "creating the archive") from exc
     finally:
@@ -264,6 +262,11 @@ class PgLog(Log):
         if not rows:
             raise KeyError(position)
         return decode_record(rows[0][0])
+
+    def stored_bytes(self) -> int:
+        """What the log takes on the server (table, indexes, TOAST)."""
+        return int(self._main.query("SELECT pg_total_relation_size(%s)", (LOG_TABLE,),
+                                    doing="measuring the log")[0][0])
 
     def stored_problems(self) -> list[LogProblem]:
         """Rows whose record bytes no longer hash to the hash stored beside them: an edit behind the log's

@@ -157,3 +157,20 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-unt
             return True
         time.sleep(0.02)
     return bool(predicate())
+
+
+WRITER, READER = "archivist_writer", "archivist_reader"
+
+
+def team_database(cluster: Cluster, db_url: str) -> dict[str, str]:
+    """Set a fresh database up as README's "Team mode" says: the archive's tables created by the database's
+    owner, a writer role (SELECT, INSERT) and a reader role (SELECT). The URL of each."""
+    from store.pglog import BLOB_TABLE, LOG_TABLE, create_schema
+
+    db = db_url.rsplit("/", 1)[1]
+    for role in (WRITER, READER):
+        cluster.sql(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    create_schema(db_url)
+    cluster.sql(f"GRANT SELECT, INSERT ON {LOG_TABLE}, {BLOB_TABLE} TO {WRITER}; "
+                f"GRANT SELECT ON {LOG_TABLE}, {BLOB_TABLE} TO {READER}", db=db)
+    return {"owner": db_url, "writer": cluster.url(WRITER, db), "reader": cluster.url(READER, db)}
