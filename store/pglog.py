@@ -319,17 +319,28 @@ class PgLog(Log):
             raise ValueError("nothing to append")
         at = recorded_at or utcnow()
         with self._main.lock:
-            try:
-                conn = self._main.get()
-                with conn.transaction(), conn.cursor(binary=True) as cur:
-                    return self._append(cur, requests, actor, at)
-            except psycopg.errors.InsufficientPrivilege as exc:
-                raise StoreReadOnly(self.user) from exc
-            except psycopg.OperationalError as exc:
-                self._main.drop()
-                raise _unavailable(exc, "appending (the batch was not acknowledged; retrying is safe)") from exc
-            except psycopg.Error as exc:
-                raise AppendError(f"append failed, nothing was written: {str(exc).strip()}") from exc
+            for attempt in (0, 1):
+                committing = False
+                try:
+                    conn = self._main.get()
+                    with conn.transaction(), conn.cursor(binary=True) as cur:
+                        records = self._append(cur, requests, actor, at)
+                        committing = True
+                    return records
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    raise StoreReadOnly(self.user) from exc
+                except psycopg.OperationalError as exc:
+                    self._main.drop()
+                    if committing:
+                        raise _unavailable(exc, "committing an append (it was not acknowledged; running the "
+                                                "command again is safe)") from exc
+                    if attempt:
+                        raise _unavailable(exc, "appending (nothing was written)") from exc
+                    # Lost before COMMIT was sent (a server restarted since the last call): the server rolled
+                    # the transaction back, so it is simply run again on a new connection.
+                except psycopg.Error as exc:
+                    raise AppendError(f"append failed, nothing was written: {str(exc).strip()}") from exc
+        raise AssertionError("unreachable")
 
     def _append(self, cur: Cursor[Any], requests: Sequence[AppendRequest], actor: str,
                 at: dt.datetime) -> list[Record]:
