@@ -157,15 +157,23 @@ def decode_records(payloads: Sequence[bytes | memoryview], first_position: int) 
     the expected records, they are decoded one by one instead: the same records, then the same error, as
     `decode_record` gives for each.
     """
-    n = len(payloads)
-    try:
-        records = _records_decoder.decode(b"".join([b"\xdd", n.to_bytes(4, "big"), *payloads]))
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        records = None
-    if (records is not None and len(records) == n and n
-            and records[0].position == first_position and records[-1].position == first_position + n - 1):
+    records = decode_joined(b"".join(payloads), len(payloads), first_position)
+    if records is not None:
         return records
     return (decode_record(p) for p in payloads)
+
+
+def decode_joined(joined: bytes, n: int, first_position: int) -> list[Record] | None:
+    """`n` consecutive records' msgpack bytes, concatenated, decoded by one msgspec call; None unless that gives
+    exactly the records at positions `first_position`.. (the caller then decodes them one by one)."""
+    try:
+        records = _records_decoder.decode(b"".join([b"\xdd", n.to_bytes(4, "big"), joined]))
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+    if (len(records) == n and n
+            and records[0].position == first_position and records[-1].position == first_position + n - 1):
+        return records
+    return None
 
 
 _FLAG_BYTE = (b"\x00", bytes([FLAG_COMMIT]))

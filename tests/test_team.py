@@ -64,6 +64,7 @@ def test_a_role_that_may_not_create_the_archive_says_so(pg_cluster: Cluster, pg_
     assert r.code == 1 and "database's owner" in r.err and "Traceback" not in r.err
 
 
+@pytest.mark.slow
 def test_two_machines_share_one_archive(team: dict[str, str], tmp_path: Path) -> None:
     a, b = _machine(tmp_path, "a", team["writer"]), _machine(tmp_path, "b", team["writer"])
     assert run_cli(b, "search", "powódź", "--json").json()["total"] == 0  # B's index exists, empty
@@ -81,6 +82,7 @@ def test_two_machines_share_one_archive(team: dict[str, str], tmp_path: Path) ->
         assert arc.blobs.check() == []
 
 
+@pytest.mark.slow
 def test_a_reader_role_reads_and_is_refused_recording(team: dict[str, str], tmp_path: Path) -> None:
     w = _machine(tmp_path, "w", team["writer"])
     assert run_cli(w, "ingest", str(SAMPLES)).code == 0
@@ -161,6 +163,7 @@ def test_a_blob_edited_on_the_server_is_caught_on_read_and_by_verify(team: dict[
     store.close()
 
 
+@pytest.mark.slow
 def test_migration_folder_to_server_and_back_is_byte_for_byte(team: dict[str, str], tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     assert run_cli(folder, "ingest", str(ROOT / "archivist" / "samples")).code in (0, 3)  # README.md is rejected

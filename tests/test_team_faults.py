@@ -157,6 +157,7 @@ _MACHINE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_four_machines_write_at_once(team: dict[str, str], tmp_path: Path) -> None:
     with Archive.open(tmp_path / "seed", store=team["writer"]) as a:
         aid = a.publish(title="Wspólny artykuł", body="Treść.")
