@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from store.events import AnyEvent, ArticleTagged
-from store.log import AppendRequest, FileLog
+from store.log import AppendRequest, FileLog, Log
 
 BATCH = 1000
 STREAMS = 10_000
@@ -43,8 +43,7 @@ def events(n: int) -> list[tuple[str, ArticleTagged]]:
 
 # --- FileLog ------------------------------------------------------------------------------------------------
 
-def log_batched(root: Path, evs: list) -> float:
-    log = FileLog(root)
+def batched(log: Log, evs: list) -> float:
     start = time.perf_counter()
     for i in range(0, len(evs), BATCH):
         log.append_batch([AppendRequest(s, [e]) for s, e in evs[i:i + BATCH]])
@@ -53,8 +52,7 @@ def log_batched(root: Path, evs: list) -> float:
     return elapsed
 
 
-def log_singles(root: Path, n: int) -> list[float]:
-    log = FileLog(root)
+def singles(log: Log, n: int) -> list[float]:
     lat = []
     for i in range(n):
         ev = ArticleTagged(tag=f"single{i}")
@@ -65,8 +63,7 @@ def log_singles(root: Path, n: int) -> list[float]:
     return lat
 
 
-def log_replay(root: Path) -> tuple[int, float]:
-    log = FileLog(root, readonly=True)
+def replay(log: Log) -> tuple[int, float]:
     start = time.perf_counter()
     n = 0
     for _rec in log.read():
@@ -74,6 +71,18 @@ def log_replay(root: Path) -> tuple[int, float]:
     elapsed = time.perf_counter() - start
     log.close()
     return n, elapsed
+
+
+def log_batched(root: Path, evs: list) -> float:
+    return batched(FileLog(root), evs)
+
+
+def log_singles(root: Path, n: int) -> list[float]:
+    return singles(FileLog(root), n)
+
+
+def log_replay(root: Path) -> tuple[int, float]:
+    return replay(FileLog(root, readonly=True))
 
 
 COLD_LOG = """
@@ -193,45 +202,6 @@ def pct(xs: list[float], q: float) -> float:
 
 # --- PostgreSQL (team mode) ------------------------------------------------------------------------------------
 
-def pg_batched(url: str, evs: list) -> float:
-    from store.pglog import PgLog
-
-    log = PgLog(url)
-    start = time.perf_counter()
-    for i in range(0, len(evs), BATCH):
-        log.append_batch([AppendRequest(s, [e]) for s, e in evs[i:i + BATCH]])
-    elapsed = time.perf_counter() - start
-    log.close()
-    return elapsed
-
-
-def pg_singles(url: str, n: int) -> list[float]:
-    from store.pglog import PgLog
-
-    log = PgLog(url)
-    lat = []
-    for i in range(n):
-        ev = ArticleTagged(tag=f"single{i}")
-        t = time.perf_counter()
-        log.append(f"single-{i % 100}", [ev])
-        lat.append(time.perf_counter() - t)
-    log.close()
-    return lat
-
-
-def pg_replay(url: str) -> tuple[int, float]:
-    from store.pglog import PgLog
-
-    log = PgLog(url, readonly=True)
-    start = time.perf_counter()
-    n = 0
-    for _rec in log.read():
-        n += 1
-    elapsed = time.perf_counter() - start
-    log.close()
-    return n, elapsed
-
-
 MACHINE = """
 import sys, time
 from pathlib import Path
@@ -345,7 +315,7 @@ def team(args: argparse.Namespace, work: Path, evs: list, file_log: tuple[float,
     if why is not None:
         print(f"\nteam mode not measured: {why}")
         return
-    from store.pglog import create_schema
+    from store.pglog import PgLog, create_schema
 
     cluster = Cluster(fsync=True)
     try:
@@ -353,12 +323,12 @@ def team(args: argparse.Namespace, work: Path, evs: list, file_log: tuple[float,
         url = cluster.url(db="bench")
         create_schema(url)
         n = len(evs)
-        t = pg_batched(url, evs)
-        n_pg, r_pg = pg_replay(url)
+        t = batched(PgLog(url), evs)
+        n_pg, r_pg = replay(PgLog(url, readonly=True))
         assert n_pg == n, (n_pg, n)
-        singles = pg_singles(url, args.singles)
+        lat = singles(PgLog(url), args.singles)
         ba, rp = n / t, n_pg / r_pg
-        p50, p99 = statistics.median(singles) * 1e3, pct(singles, 0.99) * 1e3
+        p50, p99 = statistics.median(lat) * 1e3, pct(lat, 0.99) * 1e3
         ba_log, rp_log, p50_log, p99_log = file_log
         print("\nteam mode: PgLog on PostgreSQL at 127.0.0.1 (fsync on, synchronous_commit on), same events")
         rows = [

@@ -60,7 +60,26 @@ def _blob_error(digest: str, action: str, cause: OSError) -> BlobError:
     return err
 
 
-class BlobStore:
+class BlobChecks:
+    """Fixity, the same for every blob store (folder, database): re-hash what is stored against its name."""
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def _problem(self, digest: str) -> BlobProblem | None:
+        raise NotImplementedError
+
+    def verify(self, digest: str) -> bool:
+        """Re-hash the stored bytes; False if they are missing, unreadable or do not match their name."""
+        return self._problem(digest) is None
+
+    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
+        """Re-hash every stored blob (or just `digests`, reporting those missing) and list what is wrong."""
+        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
+        return [p for d in targets if (p := self._problem(d)) is not None]
+
+
+class BlobStore(BlobChecks):
     def __init__(self, root: Path | str, ops: FileOps = DEFAULT_OPS) -> None:
         self.root = Path(root)
         self.ops = ops
@@ -105,15 +124,6 @@ class BlobStore:
             raise BlobNotFound(digest) from None
         except OSError as exc:
             raise _blob_error(digest, "read", exc) from exc
-
-    def verify(self, digest: str) -> bool:
-        """Re-hash the stored file; False if it is missing, unreadable or does not match its name."""
-        return self._problem(digest) is None
-
-    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
-        """Re-hash every stored blob (or just `digests`, reporting those missing) and list what is wrong."""
-        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
-        return [p for d in targets if (p := self._problem(d)) is not None]
 
     def _problem(self, digest: str) -> BlobProblem | None:
         path = self.path(digest)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
 
-from store.blobs import BlobError, BlobNotFound, BlobProblem, validate_digest
+from store.blobs import BlobChecks, BlobError, BlobNotFound, BlobProblem, validate_digest
 from store.events import GENESIS_HASH, Record, utcnow
 from store.log import (
     AppendError,
@@ -461,7 +461,7 @@ class PgLog(Log):
         self._listening = False
 
 
-class PgBlobStore:
+class PgBlobStore(BlobChecks):
     """The original bytes in the same database, content-addressed by SHA-256, behind `BlobStore`'s interface.
 
     A `put(sync=False)` is held in memory until `sync()` writes the batch in one transaction (the ingest calls
@@ -520,13 +520,6 @@ class PgBlobStore:
             err.digest = digest
             raise err
         return data
-
-    def verify(self, digest: str) -> bool:
-        return self._problem(digest) is None
-
-    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
-        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
-        return [p for d in targets if (p := self._problem(d)) is not None]
 
     def _problem(self, digest: str) -> BlobProblem | None:
         try:

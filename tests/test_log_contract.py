@@ -292,12 +292,45 @@ class LogContract(ABC):
         assert verify_log(log) == (100, [])
 
 
+class DurableContract(LogContract):
+    """What a log shared by processes promises: another instance (another process, another machine) tails it
+    without locks, appends after it, and one opened read-only refuses to append."""
+
+    @abstractmethod
+    def open_other(self, readonly: bool) -> Log: ...
+
+    def test_tailing_from_another_instance(self) -> None:
+        writer = self.make_log()
+        reader = self.open_other(readonly=True)
+        assert reader.head() == 0
+        writer.append("a", tagged("1"))
+        assert reader.wait(after=0, timeout=5) == 1
+        assert [r.event.tag for r in reader.read()] == ["1"]
+        writer.append("a", tagged("2", "3"))
+        assert reader.head() == 3
+        assert reader.stream_version("a") == 3
+        # another writer's instance also appends correctly after others did
+        other = self.open_other(readonly=False)
+        [r] = other.append("a", tagged("4"), 3)
+        assert (r.position, r.version) == (4, 4)
+        [r] = writer.append("a", tagged("5"), 4)
+        assert r.position == 5
+        assert verify_log(reader) == (5, [])
+
+    def test_readonly_refuses_appends(self) -> None:
+        self.make_log().append("a", tagged("1"))
+        ro = self.open_other(readonly=True)
+        with pytest.raises(Exception, match="read-only"):
+            ro.append("a", tagged("2"))
+        assert ro.head() == 1
+
+
 class TestMemoryLog(LogContract):
     def make_log(self) -> Log:
         return MemoryLog()
 
 
-class TestFileLog(LogContract):
+class TestFileLog(DurableContract):
     segment_bytes: int | None = None
 
     def make_log(self) -> Log:
@@ -309,30 +342,8 @@ class TestFileLog(LogContract):
         log.close()
         return FileLog(self.tmp_path / "log", **self._kw)
 
-    def test_tailing_from_another_instance(self) -> None:
-        writer = self.make_log()
-        reader = FileLog(self.tmp_path / "log", readonly=True)
-        assert reader.head() == 0
-        writer.append("a", tagged("1"))
-        assert reader.wait(after=0, timeout=5) == 1
-        assert [r.event.tag for r in reader.read()] == ["1"]
-        writer.append("a", tagged("2", "3"))
-        assert reader.head() == 3
-        assert reader.stream_version("a") == 3
-        # the reader's instance also appends correctly after others did
-        other = FileLog(self.tmp_path / "log", **self._kw)
-        [r] = other.append("a", tagged("4"), 3)
-        assert (r.position, r.version) == (4, 4)
-        [r] = writer.append("a", tagged("5"), 4)
-        assert r.position == 5
-        assert verify_log(reader) == (5, [])
-
-    def test_readonly_refuses_appends(self) -> None:
-        self.make_log().append("a", tagged("1"))
-        ro = FileLog(self.tmp_path / "log", readonly=True)
-        with pytest.raises(Exception, match="read-only"):
-            ro.append("a", tagged("2"))
-        assert ro.head() == 1
+    def open_other(self, readonly: bool) -> Log:
+        return FileLog(self.tmp_path / "log", readonly=readonly, **({} if readonly else self._kw))
 
     def test_segments_are_files(self) -> None:
         log = self.make_log()
@@ -352,7 +363,7 @@ class TestFileLogTinySegments(TestFileLog):
     segment_bytes = 300
 
 
-class TestPgLog(LogContract):
+class TestPgLog(DurableContract):
     """The same contract on a PostgreSQL server (team mode): a fresh database per test."""
 
     @pytest.fixture(autouse=True)
@@ -371,31 +382,7 @@ class TestPgLog(LogContract):
         log.close()
         return self.make_log()
 
-    def test_tailing_from_another_instance(self) -> None:
+    def open_other(self, readonly: bool) -> Log:
         from store.pglog import PgLog
 
-        writer = self.make_log()
-        reader = PgLog(self.url, readonly=True)
-        assert reader.head() == 0
-        threading.Timer(0.2, lambda: writer.append("a", tagged("1"))).start()
-        start = time.monotonic()
-        assert reader.wait(after=0, timeout=10) == 1
-        assert time.monotonic() - start < 5
-        assert [r.event.tag for r in reader.read()] == ["1"]
-        writer.append("a", tagged("2", "3"))
-        assert reader.head() == 3 and reader.stream_version("a") == 3
-        other = self.make_log()
-        [r] = other.append("a", tagged("4"), 3)
-        assert (r.position, r.version) == (4, 4)
-        [r] = writer.append("a", tagged("5"), 4)
-        assert r.position == 5
-        assert verify_log(reader) == (5, [])
-
-    def test_readonly_refuses_appends(self) -> None:
-        from store.pglog import PgLog
-
-        self.make_log().append("a", tagged("1"))
-        ro = PgLog(self.url, readonly=True)
-        with pytest.raises(Exception, match="read-only"):
-            ro.append("a", tagged("2"))
-        assert ro.head() == 1
+        return PgLog(self.url, readonly=readonly)
