@@ -244,6 +244,19 @@ def machines(cluster: Any, work: Path, files: int) -> tuple[float, float]:
     return run("machines_one", ["a"]), run("machines_two", ["a", "b"])
 
 
+Row = tuple[str, str, str, float, str, bool | None]
+
+
+def table(head: tuple[str, ...], rows: list[Row]) -> None:
+    widths = [max(len(str(r[i])) if i != 3 else 6 for r in [*rows, head]) for i in range(6)]
+    print(" | ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=False)))
+    print("-+-".join("-" * w for w in widths))
+    for name, a, b, ratio, target, ok in rows:
+        mark = "" if ok is None else ("✓" if ok else "✗")
+        print(" | ".join([name.ljust(widths[0]), a.rjust(widths[1]), b.rjust(widths[2]),
+                          f"{ratio:.2f}×".rjust(widths[3]), target.ljust(widths[4]), mark]))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.log", description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -269,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         s_log = log_singles(work / "single-log", args.singles)
         s_sql = sql_singles(work / "single.sqlite", args.singles)
 
-        rows = []
+        rows: list[Row] = []
         n = args.events
         ba_log, ba_sql = n / t_log, n / t_sql
         rows.append(("batched append (events/s)", f"{ba_log:,.0f}", f"{ba_sql:,.0f}", ba_log / ba_sql,
@@ -292,15 +305,8 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(("size on disk (MB)", f"{size_log / 1e6:.1f}", f"{size_sql / 1e6:.1f}", size_log / size_sql,
                      "", None))
 
-        head = ("measure", "FileLog", "SQLite", "ratio", "target", "")
-        widths = [max(len(str(r[i])) if i != 3 else 6 for r in [*rows, head]) for i in range(6)]
         print()
-        print(" | ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=False)))
-        print("-+-".join("-" * w for w in widths))
-        for name, a, b, ratio, target, ok in rows:
-            mark = "" if ok is None else ("✓" if ok else "✗")
-            print(" | ".join([name.ljust(widths[0]), a.rjust(widths[1]), b.rjust(widths[2]),
-                              f"{ratio:.2f}×".rjust(widths[3]), target.ljust(widths[4]), mark]))
+        table(("measure", "FileLog", "SQLite", "ratio", "target", ""), rows)
         if not args.no_pg:
             team(args, work, evs, (ba_log, rp_log, p50_log, p99_log))
     finally:
@@ -331,20 +337,13 @@ def team(args: argparse.Namespace, work: Path, evs: list, file_log: tuple[float,
         p50, p99 = statistics.median(lat) * 1e3, pct(lat, 0.99) * 1e3
         ba_log, rp_log, p50_log, p99_log = file_log
         print("\nteam mode: PgLog on PostgreSQL at 127.0.0.1 (fsync on, synchronous_commit on), same events")
-        rows = [
+        rows: list[Row] = [
             ("batched append (events/s)", f"{ba:,.0f}", f"{ba_log:,.0f}", ba / ba_log, "≥ 50k/s", ba >= 50_000),
             ("replay (events/s)", f"{rp:,.0f}", f"{rp_log:,.0f}", rp / rp_log, "≥ 500k/s", rp >= 500_000),
             ("single durable append p50 (ms)", f"{p50:.3f}", f"{p50_log:.3f}", p50 / p50_log, "≤ 2 ms", p50 <= 2),
             ("single durable append p99 (ms)", f"{p99:.3f}", f"{p99_log:.3f}", p99 / p99_log, "", None),
         ]
-        head = ("measure", "PgLog", "FileLog", "ratio", "target", "")
-        widths = [max(len(str(r[i])) if i != 3 else 6 for r in [*rows, head]) for i in range(6)]
-        print(" | ".join(str(h).ljust(w) for h, w in zip(head, widths, strict=False)))
-        print("-+-".join("-" * w for w in widths))
-        for name, a, b, ratio, target, ok in rows:
-            mark = "" if ok is None else ("✓" if ok else "✗")
-            print(" | ".join([name.ljust(widths[0]), a.rjust(widths[1]), b.rjust(widths[2]),
-                              f"{ratio:.2f}×".rjust(widths[3]), target.ljust(widths[4]), mark]))
+        table(("measure", "PgLog", "FileLog", "ratio", "target", ""), rows)
         if args.machine_files:
             k = args.machine_files
             solo, both = machines(cluster, work, k)
