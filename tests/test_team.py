@@ -184,3 +184,18 @@ def test_migration_folder_to_server_and_back_is_byte_for_byte(team: dict[str, st
     assert run_cli(back, "export", "--output", str(third)).code == 0
     assert third.read_bytes() == first.read_bytes()
     assert run_cli(back, "verify").code == 0
+
+
+def test_watch_on_one_machine_search_on_another(team: dict[str, str], tmp_path: Path) -> None:
+    from test_watch import Watch, polish_article, put
+
+    a, b = _machine(tmp_path, "a", team["writer"]), _machine(tmp_path, "b", team["writer"])
+    w = Watch(a, rescan=600).started()
+    try:
+        put(a / "inbox" / "komunikat.txt", polish_article(7))
+        assert w.outcome("komunikat.txt")["result"] == "ingested"
+        hits = run_cli(b, "search", "Komunikat nr 7", "--json").json()["hits"]  # read-your-writes across machines
+        assert [h["title"] for h in hits][:1] == [polish_article(7).decode().splitlines()[2]]
+    finally:
+        assert w.stop() == 0
+    assert not w.errors() and not w.stray
