@@ -36,6 +36,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from store.blobs import BlobChecks, BlobError, BlobNotFound, BlobProblem, validate_digest
 from store.events import GENESIS_HASH, Record, utcnow
@@ -61,6 +63,7 @@ BLOB_TABLE: Final = "archivist_blobs"
 CHANNEL: Final = "archivist_log"
 LOCK_KEY: Final = 0x61726368_6C6F67  # "archlog": the advisory lock that serialises appends
 PAGE: Final = 4096  # records fetched by one query of a read
+SMALL_BATCH: Final = 16  # records sent as one INSERT with its COMMIT; larger batches go by COPY
 VERSIONS_CATCH_UP: Final = 50_000  # appended by others since this writer looked: beyond it, ask per stream
 CONNECT_TIMEOUT: Final = 10  # seconds
 BLOB_BUFFER_BYTES: Final = 32 << 20  # unsynced blobs held before they are written anyway
@@ -241,7 +244,6 @@ class PgLog(Log):
         self._user: str | None = None
         self._versions: dict[str, int] = {}  # stream versions at `_versions_head` (see `_versions_at`)
         self._versions_head = 0
-        self._pending_versions: tuple[int, dict[str, int]] | None = None
         # An archive that does not exist is an error at once, not at the first read.
         if not self._main.query("SELECT to_regclass(%s) IS NOT NULL", (LOG_TABLE,), doing="opening the log")[0][0]:
             self._main.drop()
@@ -381,38 +383,27 @@ class PgLog(Log):
         at = recorded_at or utcnow()
         with self._main.lock:
             for attempt in (0, 1):
-                committing = False
+                self._committing = False
                 try:
                     conn = self._main.get()
-                    self._pending_versions = None
                     try:
-                        # BEGIN, the lock and the head in one round trip (the simple protocol takes both).
-                        cur = conn.cursor()
-                        cur.execute("BEGIN; SELECT head, hash FROM archivist_lock_head()")
-                        try:
-                            cur.nextset()
-                            records = self._append(cur, requests, actor, at)
-                            committing = True
-                            cur.execute("COMMIT")
-                        except BaseException:
-                            if not committing and not conn.broken:
-                                with contextlib.suppress(psycopg.Error):
-                                    conn.execute("ROLLBACK")
-                            raise
+                        records, written = self._append(conn, requests, actor, at)
                     except BaseException:
+                        if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                            with contextlib.suppress(psycopg.Error):
+                                conn.execute("ROLLBACK")
                         # Rolled back, or not known to be committed: the cached versions may be wrong.
                         self._versions.clear()
                         self._versions_head = 0
                         raise
-                    assert self._pending_versions is not None
-                    self._versions_head, written = self._pending_versions
                     self._versions.update(written)
+                    self._versions_head = records[-1].position
                     return records
                 except psycopg.errors.InsufficientPrivilege as exc:
                     raise StoreReadOnly(self.user) from exc
                 except psycopg.OperationalError as exc:
                     self._main.drop()
-                    if committing:
+                    if self._committing:
                         raise _unavailable(exc, "committing an append (it was not acknowledged; running the "
                                                 "command again is safe)") from exc
                     if attempt:
@@ -423,18 +414,37 @@ class PgLog(Log):
                     raise AppendError(f"append failed, nothing was written: {str(exc).strip()}") from exc
         raise AssertionError("unreachable")
 
-    def _append(self, cur: Cursor[Any], requests: Sequence[AppendRequest], actor: str,
-                at: dt.datetime) -> list[Record]:
-        row = cur.fetchone()  # of `archivist_lock_head()`, which the caller ran
+    _committing = False  # COMMIT was sent: from then on a lost connection leaves the outcome unknown
+
+    def _append(self, conn: psycopg.Connection[Any], requests: Sequence[AppendRequest], actor: str,
+                at: dt.datetime) -> tuple[list[Record], dict[str, int]]:
+        """One transaction; the records and the stream versions they leave, once committed."""
+        cur = conn.cursor()
+        # BEGIN, the lock and the head in one round trip (the simple protocol takes both statements).
+        cur.execute("BEGIN; SELECT head, hash FROM archivist_lock_head()")
+        cur.nextset()
+        row = cur.fetchone()
         head, last_hash = (int(row[0]), bytes(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
         versions = self._versions_at(cur, head, {r.stream for r in requests})
-        records, payloads, _, new_versions = _plan(requests, versions, head, last_hash, actor, at)
-        with cur.copy(f"COPY {LOG_TABLE} (position, stream, version, hash, record) FROM STDIN "  # type: ignore[arg-type]
-                      "(FORMAT BINARY)") as copy:
-            copy.write(_copy_data(records, payloads))
-        # What this transaction wrote, should it commit (`_committed` keeps it then; a rollback drops it).
-        self._pending_versions = (records[-1].position, new_versions)
-        return records
+        records, payloads, _, written = _plan(requests, versions, head, last_hash, actor, at)
+        if len(records) <= SMALL_BATCH:
+            # The rows as literals and COMMIT in one round trip: a single action's append waits for the
+            # server twice in all. Should the INSERT fail, the server skips the COMMIT after it.
+            rows = sql.SQL(", ").join(
+                sql.SQL("({}, {}, {}, {}, {})").format(rec.position, rec.stream, rec.version,
+                                                       hashlib.sha256(p).digest(), p)
+                for rec, p in zip(records, payloads, strict=True))
+            statement = sql.SQL("INSERT INTO {} (position, stream, version, hash, record) VALUES {}; COMMIT").format(
+                sql.Identifier(LOG_TABLE), rows).as_string(conn)
+            self._committing = True
+            cur.execute(statement)  # type: ignore[arg-type]
+        else:
+            with cur.copy(f"COPY {LOG_TABLE} (position, stream, version, hash, record) FROM STDIN "  # type: ignore[arg-type]
+                          "(FORMAT BINARY)") as copy:
+                copy.write(_copy_data(records, payloads))
+            self._committing = True
+            cur.execute("COMMIT")
+        return records, written
 
     def _versions_at(self, cur: Cursor[Any], head: int, streams: set[str]) -> dict[str, int]:
         """The versions of `streams` at `head` (under the append lock). Kept between appends: only what other

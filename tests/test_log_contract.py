@@ -24,6 +24,7 @@ from store.log import (
     ConflictError,
     FileLog,
     Log,
+    LogError,
     MemoryLog,
     decode_record,
     encode_record,
@@ -386,3 +387,32 @@ class TestPgLog(DurableContract):
         from store.pglog import PgLog
 
         return PgLog(self.url, readonly=readonly)
+
+    def test_a_failed_insert_writes_nothing_and_the_next_append_continues(self) -> None:
+        """Past the version checks, the database's own refusal (here a trigger an operator added) rolls the
+        whole batch back, small (one INSERT with its COMMIT) or large (COPY), and the connection goes on."""
+        import psycopg
+
+        from store.pglog import SMALL_BATCH
+
+        log = self.make_log()
+        log.append("a", tagged("1"))
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("CREATE FUNCTION refuse_b() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "IF NEW.stream = 'b' THEN RAISE EXCEPTION 'no b here'; END IF; RETURN NEW; END $$")
+            conn.execute("CREATE TRIGGER refuse_b BEFORE INSERT ON archivist_log FOR EACH ROW "
+                         "EXECUTE FUNCTION refuse_b()")
+        for n in (1, SMALL_BATCH + 5):
+            with pytest.raises(LogError, match="nothing was written.*no b here"):
+                log.append_batch([AppendRequest("a", tagged("x")), AppendRequest("b", tagged(*map(str, range(n))))])
+            assert (log.head(), log.stream_version("a"), log.stream_version("b")) == (1, 1, 0)
+            [r] = log.append("a", tagged("ok"), 1)  # the same instance, its versions cache and connection
+            assert (r.position, r.version) == (2, 2)
+            log = self.reopen(log) if n == 1 else log
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("SET session_replication_role = replica")
+                conn.execute("DELETE FROM archivist_log WHERE position = 2")
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER refuse_b ON archivist_log")
+        [r] = log.append("b", tagged("ok"))
+        assert r.position == 2 and verify_log(log) == (2, [])
