@@ -679,7 +679,7 @@ def _record_store(root: Path, url: str, group: str | None) -> None:
     except Exception as exc:  # noqa: BLE001 - psycopg's parser raises its own ProgrammingError
         if isinstance(exc, errors.UsageError):
             raise
-        raise errors.UsageError(f"not a valid store address: {exc}") from None
+        raise errors.UsageError(f"not a valid store address: {str(exc).strip()}") from None
     if root.is_dir():
         current = store_url(root)
         if current is not None and current != url:
