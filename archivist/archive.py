@@ -645,8 +645,10 @@ def user_error(exc: BaseException) -> errors.ArchivistError | None:
         return errors.StoreReadOnly(exc.user)
     if isinstance(exc, StoreUnavailable):
         return errors.StoreUnavailable(str(exc))
-    if type(exc).__name__ == "StoreMissing":
+    if type(exc).__name__ == "StoreMissing":  # store.pglog's: named, so psycopg is not imported for this
         return errors.NotFound(str(exc))
+    if type(exc).__name__ == "StoreRefused":
+        return errors.UsageError(str(exc))
     if isinstance(exc, LogError):
         return errors.IntegrityError(str(exc))
     return None

@@ -115,6 +115,10 @@ class StoreMissing(LogError):
     """The database has no archive (no log table): `init --store` has not been run against it."""
 
 
+class StoreRefused(LogError):
+    """The server refused a read (e.g. a role without SELECT on the archive's tables)."""
+
+
 def has_password(url: str) -> bool:
     """Whether a connection string carries a password (it must not be recorded in an archive folder)."""
     from psycopg.conninfo import conninfo_to_dict
@@ -176,6 +180,8 @@ class _Connection:
                         raise _unavailable(exc, doing) from exc
                 except psycopg.errors.UndefinedTable as exc:
                     raise StoreMissing("the database holds no archive (run `archivist init --store URL`)") from exc
+                except psycopg.Error as exc:
+                    raise StoreRefused(f"the archive's store refused {doing}: {str(exc).strip()}") from exc
         raise AssertionError("unreachable")
 
 
@@ -575,5 +581,5 @@ class PgBlobStore(BlobChecks):
         self._pending_bytes = 0
 
 
-__all__ = ["PgBlobStore", "PgLog", "StoreMissing", "StoreReadOnly", "StoreUnavailable", "create_schema",
+__all__ = ["PgBlobStore", "PgLog", "StoreMissing", "StoreRefused", "StoreReadOnly", "StoreUnavailable", "create_schema",
            "describe", "has_password"]

@@ -199,3 +199,10 @@ def test_watch_on_one_machine_search_on_another(team: dict[str, str], tmp_path: 
     finally:
         assert w.stop() == 0
     assert not w.errors() and not w.stray
+
+
+def test_a_role_without_grants_is_refused_in_one_line(pg_cluster: Cluster, team: dict[str, str], tmp_path: Path) -> None:
+    pg_cluster.sql("DO $$ BEGIN CREATE ROLE archivist_nobody LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    url = team["reader"].replace(READER, "archivist_nobody")
+    r = run_cli(tmp_path / "n", "init", "--store", url)
+    assert r.code == 2 and "refused" in r.err and "permission denied" in r.err and "Traceback" not in r.err, r.err
