@@ -50,9 +50,6 @@ from archivist.state import (
     save_snapshot,
 )
 from archivist.transfer import export, import_
-
-if TYPE_CHECKING:
-    from store.pglog import PgBlobStore
 from archivist.verify import verify
 from archivist.versions import diff, versions
 from index.projection import SearchIndex
@@ -80,6 +77,9 @@ from store.log import (
     StoreUnavailable,
     record_hash,
 )
+
+if TYPE_CHECKING:
+    from store.pglog import PgBlobStore
 
 ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
 STORE_FILE = "store.url"  # team mode: the archive's store (a postgresql:// URL, never a password)
