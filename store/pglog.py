@@ -44,6 +44,7 @@ from store.events import GENESIS_HASH, Record, utcnow
 from store.log import (
     AppendError,
     AppendRequest,
+    ConflictError,
     Log,
     LogError,
     LogProblem,
@@ -92,6 +93,14 @@ BEGIN
     -- it sees every batch committed before the lock was granted.
     PERFORM pg_advisory_xact_lock({LOCK_KEY});
     SELECT l.position, l.hash INTO head, hash FROM {LOG_TABLE} AS l ORDER BY l.position DESC LIMIT 1;
+END $$;
+CREATE OR REPLACE FUNCTION archivist_lock_head_at(expected bigint) RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    -- The one-round-trip append: serialise, then refuse unless nobody appended since this writer last did.
+    PERFORM pg_advisory_xact_lock({LOCK_KEY});
+    IF coalesce((SELECT max(position) FROM {LOG_TABLE}), 0) <> expected THEN
+        RAISE EXCEPTION 'archivist: the head moved' USING ERRCODE = 'serialization_failure';
+    END IF;
 END $$;
 CREATE OR REPLACE FUNCTION archivist_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -389,68 +398,128 @@ class PgLog(Log):
         at = recorded_at or utcnow()
         with self._main.lock:
             for attempt in (0, 1):
-                self._committing = False
+                self._committing, self._sent = False, None
                 try:
                     conn = self._main.get()
                     try:
-                        records, written = self._append(conn, requests, actor, at)
+                        records, written, last_hash = self._append(conn, requests, actor, at)
                     except BaseException:
                         if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
                             with contextlib.suppress(psycopg.Error):
                                 conn.execute("ROLLBACK")
                         # Rolled back, or not known to be committed: the cached versions may be wrong.
-                        self._versions.clear()
-                        self._versions_head = 0
+                        self._forget()
                         raise
                     self._versions.update(written)
                     self._versions_head = records[-1].position
+                    self._last_hash = last_hash
                     return records
                 except psycopg.errors.InsufficientPrivilege as exc:
                     raise StoreReadOnly(self.user) from exc
                 except psycopg.OperationalError as exc:
                     self._main.drop()
-                    if self._committing:
-                        raise _unavailable(exc, "committing an append (it was not acknowledged; running the "
-                                                "command again is safe)") from exc
+                    if self._committing and (landed := self._landed()) is not None:
+                        return landed  # committed before the connection went: acknowledged after all
+                    # Not committed (the server said so, under the lock): nothing was written.
                     if attempt:
                         raise _unavailable(exc, "appending (nothing was written)") from exc
-                    # Lost before COMMIT was sent (a server restarted since the last call): the server rolled
+                    # Lost before the COMMIT took (a server restarted since the last call): the server rolled
                     # the transaction back, so it is simply run again on a new connection.
                 except psycopg.Error as exc:
                     raise AppendError(f"append failed, nothing was written: {str(exc).strip()}") from exc
         raise AssertionError("unreachable")
 
     _committing = False  # COMMIT was sent: from then on a lost connection leaves the outcome unknown
+    _sent: tuple[list[Record], bytes] | None = None  # the batch whose COMMIT was sent, its first payload's hash
+    _last_hash: bytes | None = None  # the hash of the record at `_versions_head`, when this writer appended it
+
+    def _forget(self) -> None:
+        self._versions.clear()
+        self._versions_head = 0
+        self._last_hash = None
+
+    def _landed(self) -> list[Record] | None:
+        """After a connection lost with COMMIT in flight: the batch, if the server committed it, else None.
+        Asked on a new connection under the append lock, so a COMMIT still running on the old one has ended
+        either way; a batch is all or nothing, so its first row (with its hash) tells. Raises
+        `StoreUnavailable` when the server cannot say."""
+        if self._sent is None:
+            return None
+        records, first_hash = self._sent
+        try:
+            conn = self._main.get()
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                row = conn.execute(f"SELECT hash FROM {LOG_TABLE} WHERE position = %s",  # type: ignore[arg-type]
+                                   (records[0].position,)).fetchone()
+        except psycopg.Error as exc:
+            self._main.drop()
+            raise _unavailable(exc, "checking whether an append was committed (it was not acknowledged; "
+                                    "running the command again is safe)") from exc
+        return records if row is not None and bytes(row[0]) == first_hash else None
 
     def _append(self, conn: psycopg.Connection[Any], requests: Sequence[AppendRequest], actor: str,
-                at: dt.datetime) -> tuple[list[Record], dict[str, int]]:
-        """One transaction; the records and the stream versions they leave, once committed."""
+                at: dt.datetime) -> tuple[list[Record], dict[str, int], bytes]:
+        """One transaction; the records, the stream versions they leave and the last one's hash, once
+        committed."""
         cur = conn.cursor()
+        fast = self._append_fast(conn, cur, requests, actor, at)
+        if fast is not None:
+            return fast
         # BEGIN, the lock and the head in one round trip (the simple protocol takes both statements).
         cur.execute("BEGIN; SELECT head, hash FROM archivist_lock_head()")
         cur.nextset()
         row = cur.fetchone()
         head, last_hash = (int(row[0]), bytes(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
         versions = self._versions_at(cur, head, {r.stream for r in requests})
-        records, payloads, _, written = _plan(requests, versions, head, last_hash, actor, at)
+        records, payloads, new_hash, written = _plan(requests, versions, head, last_hash, actor, at)
         if len(records) <= SMALL_BATCH:
-            # The rows as literals and COMMIT in one round trip: a single action's append waits for the
-            # server twice in all. Should the INSERT fail, the server skips the COMMIT after it.
-            rows = sql.SQL(", ").join(
-                sql.SQL("({}, {}, {}, {}, {})").format(rec.position, rec.stream, rec.version,
-                                                       hashlib.sha256(p).digest(), p)
-                for rec, p in zip(records, payloads, strict=True))
-            statement = sql.SQL("INSERT INTO {} (position, stream, version, hash, record) VALUES {}; COMMIT").format(
-                sql.Identifier(LOG_TABLE), rows).as_string(conn)
-            self._committing = True
-            cur.execute(statement)  # type: ignore[arg-type]
+            # The rows and COMMIT in one round trip. Should the INSERT fail, the server skips the COMMIT.
+            self._send(conn, cur, records, payloads, "")
         else:
             with cur.copy(f"COPY {LOG_TABLE} (position, stream, version, hash, record) FROM STDIN "  # type: ignore[arg-type]
                           "(FORMAT BINARY)") as copy:
                 copy.write(_copy_data(records, payloads))
+            self._sent = (records, hashlib.sha256(payloads[0]).digest())
             self._committing = True
             cur.execute("COMMIT")
-        return records, written
+        return records, written, new_hash
+
+    def _append_fast(self, conn: psycopg.Connection[Any], cur: Cursor[Any], requests: Sequence[AppendRequest],
+                     actor: str, at: dt.datetime) -> tuple[list[Record], dict[str, int], bytes] | None:
+        """A small batch from a writer that made the last append it knows of, planned on what it knows, and
+        sent with BEGIN, the lock, a check that the head has not moved, and COMMIT in one round trip. None
+        when it does not apply, or the head had moved (rolled back): the caller takes the general path."""
+        head, prev = self._versions_head, self._last_hash
+        if prev is None or not all(r.stream in self._versions for r in requests):
+            return None
+        try:
+            records, payloads, new_hash, written = _plan(requests, self._versions, head, prev, actor, at)
+        except ConflictError:
+            return None  # perhaps only against what it knew: the general path decides on the log as it is
+        if len(records) > SMALL_BATCH:
+            return None
+        try:
+            self._send(conn, cur, records, payloads, f"BEGIN; SELECT archivist_lock_head_at({int(head)}); ")
+        except psycopg.errors.SerializationFailure:
+            self._committing = False
+            conn.execute("ROLLBACK")
+            self._forget()
+            return None
+        return records, written, new_hash
+
+    def _send(self, conn: psycopg.Connection[Any], cur: Cursor[Any], records: Sequence[Record],
+              payloads: Sequence[bytes], before: str) -> None:
+        """`before`, the rows as one INSERT of literals, and COMMIT: one round trip."""
+        rows = sql.SQL(", ").join(
+            sql.SQL("({}, {}, {}, {}, {})").format(rec.position, rec.stream, rec.version,
+                                                   hashlib.sha256(p).digest(), p)
+            for rec, p in zip(records, payloads, strict=True))
+        statement = sql.SQL("INSERT INTO {} (position, stream, version, hash, record) VALUES {}; COMMIT").format(
+            sql.Identifier(LOG_TABLE), rows).as_string(conn)
+        self._sent = (list(records), hashlib.sha256(payloads[0]).digest())
+        self._committing = True
+        cur.execute(before + statement)  # type: ignore[arg-type]
 
     def _versions_at(self, cur: Cursor[Any], head: int, streams: set[str]) -> dict[str, int]:
         """The versions of `streams` at `head` (under the append lock). Kept between appends: only what other

@@ -416,3 +416,37 @@ class TestPgLog(DurableContract):
             conn.execute("DROP TRIGGER refuse_b ON archivist_log")
         [r] = log.append("b", tagged("ok"))
         assert r.position == 2 and verify_log(log) == (2, [])
+
+    @pytest.mark.parametrize("lost", ["before", "after"])
+    def test_a_connection_lost_around_commit_is_settled_by_asking_the_server(
+            self, lost: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The reply to COMMIT never arrives: the writer asks, under the append lock on a new connection,
+        whether the batch is there -- acknowledged if it is, run again if it is not; never twice, never lost."""
+        import psycopg
+
+        from store.pglog import PgLog
+
+        log = self.make_log()
+        log.append("a", tagged("1"))
+        send = PgLog._send
+        calls = []
+
+        def flaky(self, conn, cur, records, payloads, before):  # type: ignore[no-untyped-def]
+            calls.append(len(records))
+            if len(calls) == 1:
+                if lost == "after":
+                    send(self, conn, cur, records, payloads, before)
+                self._sent = (list(records), record_hash(payloads[0]))  # what `_send` notes before sending
+                self._committing = True
+                conn.close()
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            send(self, conn, cur, records, payloads, before)
+
+        monkeypatch.setattr(PgLog, "_send", flaky)
+        recs = log.append("a", tagged("2", "3"), 1)
+        assert [r.position for r in recs] == [2, 3]
+        assert len(calls) == (1 if lost == "after" else 2)
+        monkeypatch.undo()
+        log = self.reopen(log)
+        assert [r.event.tag for r in log.read()] == ["1", "2", "3"]
+        assert verify_log(log) == (3, [])
