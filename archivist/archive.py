@@ -80,13 +80,17 @@ from store.log import (
     FileLog,
     Log,
     LogError,
+    StoreReadOnly,
+    StoreUnavailable,
     record_hash,
 )
 
-if TYPE_CHECKING:  # the Python API does not load rich's progress bars
+if TYPE_CHECKING:  # the Python API does not load rich's progress bars, nor psycopg for a folder archive
     from archivist.progress import Advance, ProgressOf
+    from store.pglog import PgBlobStore
 
 ENV_ARCHIVE = "ARCHIVIST_ARCHIVE"
+STORE_FILE = "store.url"  # team mode: the archive's store (a postgresql:// URL, never a password)
 SNAPSHOT_EVERY = 20_000  # events replayed beyond the last snapshot before a new one is written
 SNAPSHOT_TAIL = 1_000  # a first load that replayed this many events past the snapshot writes a new one
 
@@ -111,9 +115,12 @@ def default_actor(via: str = "api") -> str:
 class Archive:
     """One archive folder: log (truth), blobs (original bytes), projections (state, index)."""
 
-    def __init__(self, root: Path, log: Log, blobs: BlobStore, *, actor: str, readonly: bool = False) -> None:
+    def __init__(self, root: Path, log: Log, blobs: BlobStore | PgBlobStore, *, actor: str,
+                 readonly: bool = False, store_readonly: bool = False) -> None:
         self.root = root
         self.readonly = readonly  # this user may only read (see `permissions.may_write`): nothing is written
+        # team mode: the store's role may only read -- no event is recorded, this machine's projections are kept
+        self.store_readonly = store_readonly
         self.log = log
         self.blobs = blobs
         self.actor = actor
@@ -131,13 +138,20 @@ class Archive:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, actor: str | None = None,
-             create: bool = True, group: str | None = None, readonly: bool | None = None) -> Archive:
+             create: bool = True, group: str | None = None, readonly: bool | None = None,
+             store: str | None = None) -> Archive:
         """Open the archive at `path`, creating it (private to its owner, or shared with `group`) when
         `create` allows; see `archivist.permissions`. `readonly`: open it only to read (nothing is written,
-        no lock is taken; see `require_writable`) -- by default, when this user may not write it."""
+        no lock is taken; see `require_writable`) -- by default, when this user may not write it.
+
+        `store` (team mode): a `postgresql://` URL. The folder becomes this machine's working copy of the
+        archive in that database -- it records the URL and keeps only projections -- and every later open of
+        the folder reads the URL from it (see `store.pglog`)."""
         root = Path(path) if path is not None else default_archive_path()
         if root.exists() and not root.is_dir():
             raise errors.UsageError(f"{root} is a file, not an archive folder")
+        if store is not None:
+            _record_store(root, store, group)
         if (not create or readonly) and not cls.exists(root):
             raise errors.NotFound(f"no archive at {root} (run `archivist init` first)")
         try:
@@ -151,10 +165,14 @@ class Archive:
         try:
             if readonly is None:
                 readonly = group is None and cls.exists(root) and not permissions.may_write(root)
-            for sub in () if readonly else ("log", "blobs", "inbox"):
-                (root / sub).mkdir(parents=True, exist_ok=True)
-            archive = cls(root, FileLog(root / "log", readonly=readonly), BlobStore(root / "blobs"),
-                          actor=actor or default_actor(), readonly=readonly)
+            url = store_url(root)
+            if url is not None:
+                archive = _open_store(cls, root, url, actor=actor or default_actor(), readonly=readonly)
+            else:
+                for sub in () if readonly else ("log", "blobs", "inbox"):
+                    (root / sub).mkdir(parents=True, exist_ok=True)
+                archive = cls(root, FileLog(root / "log", readonly=readonly), BlobStore(root / "blobs"),
+                              actor=actor or default_actor(), readonly=readonly)
         except BaseException:
             permissions.leave(root)
             raise
@@ -164,7 +182,7 @@ class Archive:
     @staticmethod
     def exists(path: str | os.PathLike[str]) -> bool:
         """Whether there is an archive at `path` (`archivist init` was run there)."""
-        return (Path(path) / "log").is_dir()
+        return (Path(path) / "log").is_dir() or (Path(path) / STORE_FILE).is_file()
 
     @classmethod
     def import_new(cls, path: str | os.PathLike[str], lines: IO[bytes], *, batch: int = 1000,
@@ -189,6 +207,16 @@ class Archive:
             raise
 
     @property
+    def store(self) -> str | None:
+        """Team mode: the store this folder is a working copy of (user@host:port/db), or None."""
+        url = getattr(self.log, "url", None)
+        if url is None:
+            return None
+        from store.pglog import describe
+
+        return describe(url)
+
+    @property
     def group(self) -> str | None:
         """The group the archive is shared with, or None when only its owner may read it."""
         return permissions.group_of(self.root)
@@ -199,7 +227,13 @@ class Archive:
         return self.root / "inbox"
 
     def require_writable(self) -> None:
-        """Refuse (one line, exit 2) before anything is read or kept when this user may only read."""
+        """Refuse (one line, exit 2) before anything is read or kept when this user may only read -- the
+        folder, or (team mode) the store's events."""
+        self._require_local_writable()
+        if self.store_readonly:
+            raise errors.StoreReadOnly(getattr(self.log, "user", "this role"))
+
+    def _require_local_writable(self) -> None:
         if self.readonly:
             raise errors.ReadOnlyArchive(self.root)
 
@@ -211,6 +245,7 @@ class Archive:
         if self._index is not None:
             self._index.close()
         self.log.close()
+        self.blobs.close()
         if self._umask_set:
             self._umask_set = False
             permissions.leave(self.root)
@@ -288,7 +323,7 @@ class Archive:
         except ConflictError as exc:
             raise errors.ConflictError(str(exc)) from exc
         except LogError as exc:
-            raise errors.IntegrityError(str(exc)) from exc
+            raise (user_error(exc) or errors.IntegrityError(str(exc))) from exc
         self.refresh()
         if not self.defer_index:
             try:
@@ -418,7 +453,7 @@ class Archive:
         return getattr(self.log.get(position).event, "body", "")
 
     def rebuild_index(self) -> int:
-        self.require_writable()
+        self._require_local_writable()  # the index is this machine's own, whoever may record events
         return self.index.rebuild()
 
     def catch_up_index(self) -> int:
@@ -525,15 +560,16 @@ class Archive:
                 p.kind, f"cannot be read ({p.detail})")
             raise errors.IntegrityError(f"the original of version {n} of article {a.id} ({name}, blob {digest}) "
                                         f"{what}; `archivist verify` checks every source")
-        return Original(id=a.id, version=n, versions=len(refs), digest=digest, file_name=name,
-                        size=self.blobs.path(digest).stat().st_size)
+        with self.blobs.reader(digest) as f:
+            size = f.seek(0, os.SEEK_END)
+        return Original(id=a.id, version=n, versions=len(refs), digest=digest, file_name=name, size=size)
 
     def write_original(self, original: Original, out: IO[bytes]) -> int:
         """Copy the original's bytes to `out` (a megabyte at a time: a source may be large); how many.
         Re-hashed on the way: bytes changed since `original` checked them raise IntegrityError at the end."""
         h = hashlib.sha256()
         n = 0
-        with open(self.blobs.path(original.digest), "rb") as f:
+        with self.blobs.reader(original.digest) as f:
             while chunk := f.read(1 << 20):
                 out.write(chunk)
                 h.update(chunk)
@@ -814,7 +850,8 @@ class Archive:
                 publishers[a.publisher] += 1
             if a.published:
                 years[str(a.published.year)] += 1
-        log_bytes = sum(p.stat().st_size for p in (self.root / "log").glob("*.seg")) if as_of is None else 0
+        log_bytes = 0 if as_of is not None else (
+            self.log.stored_bytes() or sum(p.stat().st_size for p in (self.root / "log").glob("*.seg")))
         return Stats(
             articles=len(st.articles), by_status=dict(by_status), events=st.events, sources=len(st.sources),
             rejected_sources=sum(1 for s in st.sources.values() if s.rejected), publishers=dict(publishers.most_common(20)),
@@ -836,6 +873,87 @@ class Archive:
 def _changed(original: Original) -> errors.IntegrityError:
     return errors.IntegrityError(f"blob {original.digest} ({original.file_name}) changed while it was read; "
                                  "`archivist verify` checks every source")
+
+
+def user_error(exc: BaseException) -> errors.ArchivistError | None:
+    """The user-facing error for one of the log's own (`store.log.LogError`), or None for anything else."""
+    if isinstance(exc, StoreReadOnly):
+        return errors.StoreReadOnly(exc.user)
+    if isinstance(exc, StoreUnavailable):
+        return errors.StoreUnavailable(str(exc))
+    if type(exc).__name__ == "StoreMissing":  # store.pglog's: named, so psycopg is not imported for this
+        return errors.NotFound(str(exc))
+    if type(exc).__name__ == "StoreRefused":
+        return errors.UsageError(str(exc))
+    if isinstance(exc, LogError):
+        return errors.IntegrityError(str(exc))
+    return None
+
+
+# --- team mode: a folder whose store is a PostgreSQL database ------------------------------------------------
+
+def store_url(root: Path) -> str | None:
+    """The store URL a folder records (team mode), or None for a folder archive."""
+    try:
+        text = (root / STORE_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise errors.UsageError(f"cannot read {root / STORE_FILE}: {exc.strerror or exc}") from None
+    return text or None
+
+
+def _record_store(root: Path, url: str, group: str | None) -> None:
+    """`init --store URL`: check the URL, create the archive in the database if it has none, and record the
+    URL in the folder (which must be new, empty, or already this store's)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise errors.UsageError(f"a store is a postgresql://USER@HOST:PORT/DB address, not {url!r}")
+    from store import pglog
+
+    try:
+        if pglog.has_password(url):
+            raise errors.UsageError("the store address must not hold a password (it would be written into the "
+                                    "archive folder): use PGPASSWORD, ~/.pgpass or a service file")
+    except Exception as exc:  # noqa: BLE001 - psycopg's parser raises its own ProgrammingError
+        if isinstance(exc, errors.UsageError):
+            raise
+        raise errors.UsageError(f"not a valid store address: {str(exc).strip()}") from None
+    if root.is_dir():
+        current = store_url(root)
+        if current is not None and current != url:
+            raise errors.UsageError(f"{root} is already a working copy of the store {pglog.describe(current)}")
+        if current is None and Archive.exists(root):
+            raise errors.UsageError(f"{root} already holds a folder archive: export it and import it into the "
+                                    "store's archive (`archivist export`, then `import` in a new folder)")
+        if current is None and any(root.iterdir()):
+            raise errors.UsageError(f"{root} is not empty: a store's working copy starts in a new or empty folder")
+    try:
+        pglog.create_schema(url)
+    except LogError as exc:
+        raise (user_error(exc) or errors.IntegrityError(str(exc))) from None
+    permissions.make_root(root, group)
+    tmp = root / f".{STORE_FILE}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640 if group else 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(url + "\n")
+    os.replace(tmp, root / STORE_FILE)
+
+
+def _open_store(cls: type[Archive], root: Path, url: str, *, actor: str, readonly: bool) -> Archive:
+    from store import pglog
+
+    if not readonly:
+        (root / "inbox").mkdir(exist_ok=True)
+    log: pglog.PgLog | None = None
+    try:
+        log = pglog.PgLog(url)
+        store_readonly = not log.may_record()
+        return cls(root, log, pglog.PgBlobStore(url), actor=actor, readonly=readonly,
+                   store_readonly=store_readonly)
+    except LogError as exc:
+        if log is not None:
+            log.close()
+        raise (user_error(exc) or errors.IntegrityError(str(exc))) from None
 
 
 def _require_text(value: str | None, what: str) -> str:

@@ -46,14 +46,17 @@ def _fmt_time(t: dt.datetime) -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     from archivist.archive import Archive
 
-    with Archive.open(args.archive, group=args.group) as a:
+    with Archive.open(args.archive, group=args.group, store=args.store) as a:
         if args.json:
             emit_json({"archive": str(a.root.resolve()), "head": a.head(), "group": a.group,
-                       "writable": not a.readonly})
+                       "writable": not (a.readonly or a.store_readonly), "store": a.store})
         else:
             shared = f", shared with group {a.group}" if a.group else ", private to you"
             out.print(Text(f"Archive ready at {a.root.resolve()} ({plural(a.head(), 'event')}{shared})."))
-            if a.readonly:
+            if a.store:
+                out.print(Text(f"Its events and original bytes live in the store {a.store}; this folder keeps "
+                               "this machine's index and state."))
+            if a.readonly or a.store_readonly:
                 out.print(Text("You may read it (search, show, history, export, tui …) but not write to it."))
             else:
                 out.print(Text(f"Drop files into {a.inbox.resolve()} and run `archivist watch`, "
@@ -470,6 +473,10 @@ def _init_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--group", metavar="GROUP",
                     help="share the archive with this group (folders 2750, files 0640); by default an archive "
                          "is private to its owner (folders 0700, files 0600)")
+    sp.add_argument("--store", metavar="URL",
+                    help="team mode: keep the events and original bytes in this PostgreSQL database "
+                         "(postgresql://USER@HOST:PORT/DB; no password in it: libpq's PGPASSWORD, ~/.pgpass, "
+                         "service files and sslmode apply); this folder keeps only this machine's projections")
 
 
 def _id(sp: argparse.ArgumentParser) -> None:
@@ -692,6 +699,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # The log's own errors (team mode: the store's server went away, or refused, in the middle of a
+        # read) as one line; the facade, which a command that reached the log has loaded, maps them.
+        from archivist.archive import user_error
+
+        e = user_error(exc)
+        if e is None:
+            raise
+        return _fail(str(e), e.exit_code, as_json)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,14 @@ class ReadOnlyArchive(UsageError):
                          "who may write its files can ingest, record, watch, import or rebuild)")
 
 
+class StoreReadOnly(UsageError):
+    """Team mode: a command that would record an event, run as a database role that may only read the
+    archive's store. Exit 2, like the folder's read-only refusal (`ReadOnlyArchive`)."""
+
+    def __init__(self, user: str) -> None:
+        super().__init__(f"this archive's store does not let {user} record events")
+
+
 class QueryError(UsageError):
     """A malformed query: one line saying what is wrong and where."""
 
@@ -53,6 +61,13 @@ class InputRejected(ArchivistError):
 
 
 class IntegrityError(ArchivistError):
+    exit_code = 4
+
+
+class StoreUnavailable(ArchivistError):
+    """Team mode: the store's server could not be reached or dropped the connection. Nothing unconfirmed was
+    acknowledged; running the command again is safe. Exit 4, as for a log that cannot be written."""
+
     exit_code = 4
 
 

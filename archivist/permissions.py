@@ -66,6 +66,8 @@ def may_write(root: Path) -> bool:
     may only read (folders 2750, files 0640): it opens the archive read-only (`Archive.readonly`)."""
     ids = os.access in os.supports_effective_ids
     lock = root / "log" / "LOCK"
+    if not (root / "log").exists():  # team mode: the log is on the server; the folder holds projections
+        return os.access(root, os.W_OK, effective_ids=ids)
     return all(os.access(p, os.W_OK, effective_ids=ids) for p in (root, root / "log")) and (
         not lock.exists() or os.access(lock, os.W_OK, effective_ids=ids))
 

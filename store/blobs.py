@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from store.fileops import DEFAULT_OPS, FileOps
 
@@ -60,14 +60,46 @@ def _blob_error(digest: str, action: str, cause: OSError) -> BlobError:
     return err
 
 
-class BlobStore:
+class BlobChecks:
+    """Fixity, the same for every blob store (folder, database): re-hash what is stored against its name."""
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def _problem(self, digest: str) -> BlobProblem | None:
+        raise NotImplementedError
+
+    def verify(self, digest: str) -> bool:
+        """Re-hash the stored bytes; False if they are missing, unreadable or do not match their name."""
+        return self._problem(digest) is None
+
+    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
+        """Re-hash every stored blob (or just `digests`, reporting those missing) and list what is wrong."""
+        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
+        return [p for d in targets if (p := self._problem(d)) is not None]
+
+    def reader(self, digest: str) -> BinaryIO:
+        """The stored bytes as a file to read (a source may be large: read it in pieces). Not re-hashed."""
+        raise NotImplementedError
+
+
+class BlobStore(BlobChecks):
     def __init__(self, root: Path | str, ops: FileOps = DEFAULT_OPS) -> None:
         self.root = Path(root)
         self.ops = ops
         self._unsynced = False  # puts with sync=False await `sync()`
         self._sweep_temp_files()
 
+    def close(self) -> None:
+        """Nothing to release (a file is opened per call); the store's interface has it for server stores."""
+
     # --- addressing -------------------------------------------------------------------------------------
+
+    def reader(self, digest: str) -> BinaryIO:
+        try:
+            return open(self.path(digest), "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
 
     def path(self, digest: str) -> Path:
         validate_digest(digest)
@@ -102,15 +134,6 @@ class BlobStore:
             raise BlobNotFound(digest) from None
         except OSError as exc:
             raise _blob_error(digest, "read", exc) from exc
-
-    def verify(self, digest: str) -> bool:
-        """Re-hash the stored file; False if it is missing, unreadable or does not match its name."""
-        return self._problem(digest) is None
-
-    def check(self, digests: Iterable[str] | None = None) -> list[BlobProblem]:
-        """Re-hash every stored blob (or just `digests`, reporting those missing) and list what is wrong."""
-        targets = list(self) if digests is None else [validate_digest(d) for d in digests]
-        return [p for d in targets if (p := self._problem(d)) is not None]
 
     def _problem(self, digest: str) -> BlobProblem | None:
         path = self.path(digest)

@@ -107,6 +107,19 @@ class AppendError(LogError):
     """The append failed (I/O error); nothing of the batch was acknowledged."""
 
 
+class StoreUnavailable(AppendError):
+    """A server-backed log could not be reached, or lost its connection: nothing unconfirmed was acknowledged,
+    and the next call connects again."""
+
+
+class StoreReadOnly(LogError):
+    """A server-backed log's role may read the archive's store but not record in it."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(f"this archive's store does not let {user} record events")
+
+
 class AppendRequest(NamedTuple):
     stream: str
     events: Sequence[Event]
@@ -137,22 +150,30 @@ def record_hash(payload: bytes | memoryview) -> bytes:
     return hashlib.sha256(payload).digest()
 
 
-def decode_records(payloads: list[memoryview], first_position: int) -> list[Record] | Iterator[Record]:
+def decode_records(payloads: Sequence[bytes | memoryview], first_position: int) -> list[Record] | Iterator[Record]:
     """Decode consecutive records (positions from `first_position`) with one msgspec call.
 
     The payloads are joined under one msgpack array header. Should that fail, or the result not be exactly
     the expected records, they are decoded one by one instead: the same records, then the same error, as
     `decode_record` gives for each.
     """
-    n = len(payloads)
-    try:
-        records = _records_decoder.decode(b"".join([b"\xdd", n.to_bytes(4, "big"), *payloads]))
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        records = None
-    if (records is not None and len(records) == n and n
-            and records[0].position == first_position and records[-1].position == first_position + n - 1):
+    records = decode_joined(b"".join(payloads), len(payloads), first_position)
+    if records is not None:
         return records
     return (decode_record(p) for p in payloads)
+
+
+def decode_joined(joined: bytes, n: int, first_position: int) -> list[Record] | None:
+    """`n` consecutive records' msgpack bytes, concatenated, decoded by one msgspec call; None unless that gives
+    exactly the records at positions `first_position`.. (the caller then decodes them one by one)."""
+    try:
+        records = _records_decoder.decode(b"".join([b"\xdd", n.to_bytes(4, "big"), joined]))
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+    if (len(records) == n and n
+            and records[0].position == first_position and records[-1].position == first_position + n - 1):
+        return records
+    return None
 
 
 _FLAG_BYTE = (b"\x00", bytes([FLAG_COMMIT]))
@@ -208,6 +229,15 @@ class Log(ABC):
             if head > after or time.monotonic() >= deadline:
                 return head
             time.sleep(0.02)
+
+    def stored_bytes(self) -> int:
+        """What a server-backed log takes on its server; 0 when the log is not on a server."""
+        return 0
+
+    def stored_problems(self) -> list[LogProblem]:
+        """Damage the store itself can name beyond what `read_raw` shows (a server-side log checks each row's
+        bytes against the hash stored beside them); `verify_log` adds them to its own findings."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -1028,6 +1058,7 @@ def verify_log(log: Log) -> tuple[int, list[LogProblem]]:
             c = log.corruption
             problems.append(LogProblem(c.position, c.detail, c.segment, c.offset))
     try:
+        problems.extend(log.stored_problems())
         checked = _verify_records(log, problems)
     finally:
         if full is not None:

@@ -67,3 +67,6 @@ def cli(archive_dir: Path):  # type: ignore[no-untyped-def]
     def run(*args: str, **kw):  # type: ignore[no-untyped-def]
         return run_cli(archive_dir, *args, **kw)
     return run
+
+
+from pg import pg_cluster, pg_db  # noqa: E402,F401  (team mode: a throwaway PostgreSQL server)

@@ -24,6 +24,7 @@ from store.log import (
     ConflictError,
     FileLog,
     Log,
+    LogError,
     MemoryLog,
     decode_record,
     encode_record,
@@ -292,12 +293,45 @@ class LogContract(ABC):
         assert verify_log(log) == (100, [])
 
 
+class DurableContract(LogContract):
+    """What a log shared by processes promises: another instance (another process, another machine) tails it
+    without locks, appends after it, and one opened read-only refuses to append."""
+
+    @abstractmethod
+    def open_other(self, readonly: bool) -> Log: ...
+
+    def test_tailing_from_another_instance(self) -> None:
+        writer = self.make_log()
+        reader = self.open_other(readonly=True)
+        assert reader.head() == 0
+        writer.append("a", tagged("1"))
+        assert reader.wait(after=0, timeout=5) == 1
+        assert [r.event.tag for r in reader.read()] == ["1"]
+        writer.append("a", tagged("2", "3"))
+        assert reader.head() == 3
+        assert reader.stream_version("a") == 3
+        # another writer's instance also appends correctly after others did
+        other = self.open_other(readonly=False)
+        [r] = other.append("a", tagged("4"), 3)
+        assert (r.position, r.version) == (4, 4)
+        [r] = writer.append("a", tagged("5"), 4)
+        assert r.position == 5
+        assert verify_log(reader) == (5, [])
+
+    def test_readonly_refuses_appends(self) -> None:
+        self.make_log().append("a", tagged("1"))
+        ro = self.open_other(readonly=True)
+        with pytest.raises(Exception, match="read-only"):
+            ro.append("a", tagged("2"))
+        assert ro.head() == 1
+
+
 class TestMemoryLog(LogContract):
     def make_log(self) -> Log:
         return MemoryLog()
 
 
-class TestFileLog(LogContract):
+class TestFileLog(DurableContract):
     segment_bytes: int | None = None
 
     def make_log(self) -> Log:
@@ -309,30 +343,8 @@ class TestFileLog(LogContract):
         log.close()
         return FileLog(self.tmp_path / "log", **self._kw)
 
-    def test_tailing_from_another_instance(self) -> None:
-        writer = self.make_log()
-        reader = FileLog(self.tmp_path / "log", readonly=True)
-        assert reader.head() == 0
-        writer.append("a", tagged("1"))
-        assert reader.wait(after=0, timeout=5) == 1
-        assert [r.event.tag for r in reader.read()] == ["1"]
-        writer.append("a", tagged("2", "3"))
-        assert reader.head() == 3
-        assert reader.stream_version("a") == 3
-        # the reader's instance also appends correctly after others did
-        other = FileLog(self.tmp_path / "log", **self._kw)
-        [r] = other.append("a", tagged("4"), 3)
-        assert (r.position, r.version) == (4, 4)
-        [r] = writer.append("a", tagged("5"), 4)
-        assert r.position == 5
-        assert verify_log(reader) == (5, [])
-
-    def test_readonly_refuses_appends(self) -> None:
-        self.make_log().append("a", tagged("1"))
-        ro = FileLog(self.tmp_path / "log", readonly=True)
-        with pytest.raises(Exception, match="read-only"):
-            ro.append("a", tagged("2"))
-        assert ro.head() == 1
+    def open_other(self, readonly: bool) -> Log:
+        return FileLog(self.tmp_path / "log", readonly=readonly, **({} if readonly else self._kw))
 
     def test_segments_are_files(self) -> None:
         log = self.make_log()
@@ -350,3 +362,91 @@ class TestFileLogTinySegments(TestFileLog):
     """Every append after a few hundred bytes rolls over to a new segment: rollover is on every path."""
 
     segment_bytes = 300
+
+
+class TestPgLog(DurableContract):
+    """The same contract on a PostgreSQL server (team mode): a fresh database per test."""
+
+    @pytest.fixture(autouse=True)
+    def _db(self, pg_db: str) -> None:
+        from store.pglog import create_schema
+
+        create_schema(pg_db)
+        self.url = pg_db
+
+    def make_log(self) -> Log:
+        from store.pglog import PgLog
+
+        return PgLog(self.url)
+
+    def reopen(self, log: Log) -> Log:
+        log.close()
+        return self.make_log()
+
+    def open_other(self, readonly: bool) -> Log:
+        from store.pglog import PgLog
+
+        return PgLog(self.url, readonly=readonly)
+
+    def test_a_failed_insert_writes_nothing_and_the_next_append_continues(self) -> None:
+        """Past the version checks, the database's own refusal (here a trigger an operator added) rolls the
+        whole batch back, small (one INSERT with its COMMIT) or large (COPY), and the connection goes on."""
+        import psycopg
+
+        from store.pglog import SMALL_BATCH
+
+        log = self.make_log()
+        log.append("a", tagged("1"))
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("CREATE FUNCTION refuse_b() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "IF NEW.stream = 'b' THEN RAISE EXCEPTION 'no b here'; END IF; RETURN NEW; END $$")
+            conn.execute("CREATE TRIGGER refuse_b BEFORE INSERT ON archivist_log FOR EACH ROW "
+                         "EXECUTE FUNCTION refuse_b()")
+        for n in (1, SMALL_BATCH + 5):
+            with pytest.raises(LogError, match="nothing was written.*no b here"):
+                log.append_batch([AppendRequest("a", tagged("x")), AppendRequest("b", tagged(*map(str, range(n))))])
+            assert (log.head(), log.stream_version("a"), log.stream_version("b")) == (1, 1, 0)
+            [r] = log.append("a", tagged("ok"), 1)  # the same instance, its versions cache and connection
+            assert (r.position, r.version) == (2, 2)
+            log = self.reopen(log) if n == 1 else log
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("SET session_replication_role = replica")
+                conn.execute("DELETE FROM archivist_log WHERE position = 2")
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER refuse_b ON archivist_log")
+        [r] = log.append("b", tagged("ok"))
+        assert r.position == 2 and verify_log(log) == (2, [])
+
+    @pytest.mark.parametrize("lost", ["before", "after"])
+    def test_a_connection_lost_around_commit_is_settled_by_asking_the_server(
+            self, lost: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The reply to COMMIT never arrives: the writer asks, under the append lock on a new connection,
+        whether the batch is there -- acknowledged if it is, run again if it is not; never twice, never lost."""
+        import psycopg
+
+        from store.pglog import PgLog
+
+        log = self.make_log()
+        log.append("a", tagged("1"))
+        send = PgLog._send
+        calls = []
+
+        def flaky(self, conn, cur, records, payloads, before):  # type: ignore[no-untyped-def]
+            calls.append(len(records))
+            if len(calls) == 1:
+                if lost == "after":
+                    send(self, conn, cur, records, payloads, before)
+                self._sent = (list(records), record_hash(payloads[0]))  # what `_send` notes before sending
+                self._committing = True
+                conn.close()
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            send(self, conn, cur, records, payloads, before)
+
+        monkeypatch.setattr(PgLog, "_send", flaky)
+        recs = log.append("a", tagged("2", "3"), 1)
+        assert [r.position for r in recs] == [2, 3]
+        assert len(calls) == (1 if lost == "after" else 2)
+        monkeypatch.undo()
+        log = self.reopen(log)
+        assert [r.event.tag for r in log.read()] == ["1", "2", "3"]
+        assert verify_log(log) == (3, [])
