@@ -1,6 +1,8 @@
 """Relevance of the product's default search on a BEIR set, with SQLite FTS5 as the peer.
 
     .venv/bin/python -m bench.relevance [--corpus C] [--queries Q] [--qrels R] [--limit N]
+                                         [--lemmas morfeusz|morfeusz-one|simplemma] [--bare-lemmas]
+                                         [--query-lemmas all|one]
                                          [--empty-title lead|blank|both] [--archive DIR] [--no-fts5]
                                          [--feedback K,M,ALPHA[,rm3|bo1][,idf][,df2][,q3] ...]
 
@@ -101,6 +103,30 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
+
+
+def configure_analysis(lemmas: str, stem: bool = True, query: str = "all") -> None:
+    """Switch the analyzer to a bench variant before anything is indexed (the archive is built fresh)."""
+    from index import analysis
+
+    if lemmas == "simplemma":
+        from bench.simplemma_lemmas import SimplemmaSource
+
+        source: analysis.LemmaSource = SimplemmaSource()
+    else:
+        source = analysis.MorfeuszSource("one" if lemmas == "morfeusz-one" else "all",
+                                         "every" if lemmas == "morfeusz-every" else "common")
+    analysis.configure(source, stem=stem, query=query)
+
+
+def configure_near(slop: float, boost: float, pairs: float | None = None) -> None:
+    from index import query
+
+    query.NEAR_SLOP, query.NEAR_BOOST = int(slop), boost
+    if pairs is not None:
+        query.NEAR_PAIRS = int(pairs)
+    if boost <= 0:
+        query.NEAR_PAIRS = 0
 
 
 # --- ours -----------------------------------------------------------------------------------------------------
@@ -294,11 +320,22 @@ def main(argv: list[str] | None = None) -> int:
                          "indexes no words, or both (two rows; default)")
     ap.add_argument("--archive", type=Path, default=None, help="build into / reuse this archive folder")
     ap.add_argument("--no-fts5", action="store_true")
+    ap.add_argument("--lemmas", choices=("morfeusz", "morfeusz-one", "morfeusz-every", "simplemma"), default="morfeusz",
+                    help="lemma source (bench variants; the product uses morfeusz): every lemma of every "
+                         "Morfeusz reading, the one sharing the longest prefix, or simplemma's one lemma")
+    ap.add_argument("--near", default="", metavar="SLOP,BOOST[,PAIRS]",
+                    help="proximity settings (index.query NEAR_SLOP, NEAR_BOOST, NEAR_PAIRS); BOOST 0 turns it off")
+    ap.add_argument("--bare-lemmas", action="store_true", help="index lemmas without Snowball stemming")
+    ap.add_argument("--query-lemmas", choices=("all", "one"), default="all",
+                    help="a query word asks for all its lemmas' terms (default) or the first only")
     ap.add_argument("--feedback", action="append", default=[], metavar="K,M,ALPHA[,flags]",
                     help="add a row with pseudo-relevance feedback (index.feedback); repeatable; flags: rm3|bo1, "
                          "idf, df2, q3, keepq, maxdf=F")
     args = ap.parse_args(argv)
 
+    configure_analysis(args.lemmas, not args.bare_lemmas, args.query_lemmas)
+    if args.near:
+        configure_near(*[float(x) for x in args.near.split(",")])
     docs, queries, qrels = load_beir(args.corpus, args.queries, args.qrels)
     if args.limit:
         queries = queries[: args.limit]

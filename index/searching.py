@@ -434,8 +434,8 @@ def _cache_ranges(q: Q.Query) -> Q.Query:
         c = copy.copy(q)
         c.__class__ = _CachedRange
         return c
-    if q.is_leaf():
-        return q
+    if q.is_leaf() or not any(isinstance(leaf, Q.DateRange) for leaf in q.leaves()):
+        return q  # `apply` rebuilds a node from its parts and boost only: a phrase would lose its slop
     return q.apply(_cache_ranges)
 
 
@@ -579,6 +579,32 @@ def plan(text: str, statuses: list[str], since: dt.date | None, until: dt.date |
     return _cache_ranges(q), _view_spec(as_of, show_withdrawn, statuses, since, until, publisher, tags)
 
 
+def date_sorted_queries(text: str, q: Q.Query) -> list[Q.Query]:
+    """The queries a date-sorted search tries in turn, the first that matches anything winning: its words
+    standing together, then all its words, then `q` (the ranking query). A list in date order has no
+    ranking to put the articles about `handel ludźmi` first, so it lists them only, not every article that
+    mentions people somewhere: relevance is the filter there."""
+    if not text.strip():
+        return [q]
+    out: list[Q.Query] = []
+    for mode in ("near", "all"):
+        strict = _cache_ranges(parse_query(text, mode)[0])
+        if strict != q and strict not in out:
+            out.append(strict)
+    return [*out, q]
+
+
+def execute_first(index: SearchIndex, s, queries: list[Q.Query],  # type: ignore[no-untyped-def]
+                  views: tuple[list[ViewPart], list[ViewPart]], sort: str, want: int, engine: str = "numpy"
+                  ) -> tuple[Q.Query, np.ndarray, list[tuple[float | None, int]]]:
+    """`execute` of the first of `queries` that matches a document shown by the views (else of the last)."""
+    for q in queries[:-1]:
+        matched, top = execute(index, s, q, views, sort, want, engine)
+        if len(matched):
+            return q, matched, top
+    return queries[-1], *execute(index, s, queries[-1], views, sort, want, engine)
+
+
 def execute(index: SearchIndex, s, q: Q.Query, views: tuple[list[ViewPart], list[ViewPart]], sort: str,  # type: ignore[no-untyped-def]
             want: int, engine: str = "numpy") -> tuple[np.ndarray, list[tuple[float | None, int]]]:
     """(every matching docnum shown by the views, ascending; the first `want` as (score, docnum) in order)
@@ -618,7 +644,8 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
     q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
     s = index.searcher()
     want = offset + limit if limit else 1
-    matched, top = execute(index, s, q, views, sort, want, engine)
+    queries = date_sorted_queries(text, q) if sort != "relevance" else [q]
+    q, matched, top = execute_first(index, s, queries, views, sort, want, engine)
     # a query's expanded terms per field, once per index generation (Whoosh looks each up in every segment)
     words = index.view(("highlight words",), lambda s: {}, s)
     if len(words) > 1000:
