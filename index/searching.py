@@ -28,12 +28,14 @@ from index.analysis import (
     is_stopword,
     polish_analyzer,
     query_words,
+    restorations,
     word_terms,
 )
 from index.engine import Executor
 from index.projection import SearchIndex
 from index.query import QueryError, parse_query, phrase_query
 from index.schema import CHECKPOINT_DOC, split_tags
+from index.spelling import best_correction, start_variants
 from store import days
 from store.article import LIVE, STATUSES, WITHDRAWN, normalize_tag
 
@@ -693,8 +695,22 @@ def _lead(body: str) -> str:
 _PLAIN_WORD = re.compile(r"^[^\W\d_]{3,}$")
 
 
+def _spell_candidates(reader, low: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Words of the `spell` field (surface words of titles and leads) a typo of `low` may stand for, with
+    their document frequencies: those within two plain edits with the same first letter, and the spellings
+    with Polish letters of the diacritic-free word (`zrodlo` -> `źródło`, whose first letter differs)."""
+    words = set(reader.terms_within("spell", low, 2, prefix=1))
+    for variant in start_variants(low):
+        words.update(reader.terms_within("spell", variant, 1, prefix=1))
+    folded = fold(low)
+    if folded.isalpha():
+        words.update(w for w in restorations(folded) if (("spell", w) in reader))
+    return {w: reader.doc_frequency("spell", w) for w in words}
+
+
 def suggest(index: SearchIndex, text: str) -> str | None:
-    """"Did you mean": replace each unknown plain word with the closest title word the archive knows."""
+    """"Did you mean": replace each unknown plain word with the archive's word a Polish typist most likely
+    meant (`index.spelling`: weighted edits, the first letter kept, frequent words preferred)."""
     s = index.searcher()
     reader = s.reader()
     changed = False
@@ -713,10 +729,9 @@ def suggest(index: SearchIndex, text: str) -> str | None:
         if known:
             out.append(part)
             continue
-        # two edits only for longer words: "lodz" → "lecz" helps nobody
-        best = s.corrector("spell").suggest(word.lower(), limit=1, maxdist=1 if len(word) <= 5 else 2, prefix=1)
+        best = best_correction(word, _spell_candidates(reader, word.lower()))
         if best:
-            out.append(best[0])
+            out.append(best.capitalize() if word[:1].isupper() else best)
             changed = True
         else:
             out.append(part)
