@@ -119,14 +119,14 @@ def configure_analysis(lemmas: str, stem: bool = True, query: str = "all") -> No
     analysis.configure(source, stem=stem, query=query)
 
 
-def configure_near(slop: float, boost: float, pairs: float | None = None) -> None:
+def configure_near(slop: float, boost: float, words: float | None = None) -> None:
     from index import query
 
     query.NEAR_SLOP, query.NEAR_BOOST = int(slop), boost
-    if pairs is not None:
-        query.NEAR_PAIRS = int(pairs)
+    if words is not None:
+        query.NEAR_WORDS = int(words)
     if boost <= 0:
-        query.NEAR_PAIRS = 0
+        query.NEAR_WORDS = 0
 
 
 # --- ours -----------------------------------------------------------------------------------------------------
@@ -323,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lemmas", choices=("morfeusz", "morfeusz-one", "morfeusz-every", "simplemma"), default="morfeusz",
                     help="lemma source (bench variants; the product uses morfeusz): every lemma of every "
                          "Morfeusz reading, the one sharing the longest prefix, or simplemma's one lemma")
-    ap.add_argument("--near", default="", metavar="SLOP,BOOST[,PAIRS]",
-                    help="proximity settings (index.query NEAR_SLOP, NEAR_BOOST, NEAR_PAIRS); BOOST 0 turns it off")
+    ap.add_argument("--near", default="", metavar="SLOP,BOOST[,WORDS]",
+                    help="proximity settings (index.query NEAR_SLOP, NEAR_BOOST, NEAR_WORDS); BOOST 0 turns it off")
     ap.add_argument("--bare-lemmas", action="store_true", help="index lemmas without Snowball stemming")
     ap.add_argument("--query-lemmas", choices=("all", "one"), default="all",
                     help="a query word asks for all its lemmas' terms (default) or the first only")

@@ -38,7 +38,7 @@ FIELD_ALIASES = {"tytul": "title", "tytuł": "title", "tresc": "body", "treść"
 ALL_WORDS_BOOST = 0.5  # the default group's bonus (x their BM25 sum) for documents that match every word
 NEAR_SLOP = 2  # two query words "stand together" when the second follows the first within this many positions
 NEAR_BOOST = 0.25  # the bonus (x the pair's BM25 sum) for each pair of neighbouring query words standing together
-NEAR_PAIRS = 6  # pairs looked at, from the start of the query (each costs a positions check)
+NEAR_WORDS = 3  # proximity for keyword queries: groups of at most this many plain words (not typed questions)
 MODES = ("rank", "all", "near")
 
 
@@ -311,11 +311,14 @@ class Parser:
 def combine(clauses: list[Clause], all_required: bool, mode: str = "rank") -> Q.Query:
     """Words rank (the default group); +words and AND are required; field filters narrow; NOT excludes.
 
-    Proximity: for each pair of neighbouring plain words of the group (up to NEAR_PAIRS), a document where
-    the second follows the first within NEAR_SLOP positions (a phrase, or a few words apart: stopwords are
-    indexed) gains the pair's BM25 sum again x NEAR_BOOST, so `handel ludźmi` ranks articles about the
-    trade in people above ones that mention trade here and people there. It is an ordinary query node
-    (`Sequence` with slop, in an Or with a boost), so Whoosh's path and the numpy engine compute it alike.
+    Proximity: in a keyword query (a group of 2..NEAR_WORDS plain words), for each pair of neighbouring
+    words, a document where the second follows the first within NEAR_SLOP positions (a phrase, or one word
+    between: stopwords are indexed) gains the pair's BM25 sum again x NEAR_BOOST, so `handel ludźmi` ranks
+    articles about the trade in people above ones that mention trade here and people there. It is an
+    ordinary query node (`Sequence` with slop, in an Or with a boost), so Whoosh's path and the numpy
+    engine compute it alike. Typed questions (4+ words) go without: their words follow the question's
+    grammar, not the answer's phrasing (bench/relevance.py, allegro-faq: 2-word queries +0.048 nDCG@10
+    each, 3-word +0.005, 4+ words -0.002 on average), and each pair costs a positions check.
 
     `mode` "all" makes the default group's words required; "near" also requires its neighbouring words
     to stand together (date-sorted searches ask for it first: see `index.searching.plan`).
@@ -364,15 +367,13 @@ def combine(clauses: list[Clause], all_required: bool, mode: str = "rank") -> Q.
 def near_query(items: list[tuple[QueryWord, tuple[str, ...]]]) -> Q.Query | None:
     """An Or of a `Sequence` (slop NEAR_SLOP) per neighbouring pair of plain words and per field; None when
     the group has no such pair. Hyphenated words, dates and addresses (their own phrases) take no part."""
+    if len(items) > NEAR_WORDS:
+        return None
     seqs: list[Q.Query] = []
-    pairs = 0
     for (a, fa), (b, fb) in zip(items, items[1:], strict=False):
-        if pairs >= NEAR_PAIRS:
-            break
         if a.parts or b.parts or fa != fb or len(fa) < 2:
             continue  # one field alone would make a one-part Or, whose boost Whoosh ignores
         seqs.extend(Q.Sequence([word_query(a, (f,)), word_query(b, (f,))], slop=NEAR_SLOP) for f in fa)
-        pairs += 1
     return Q.DefaultOr(seqs) if seqs else None
 
 
