@@ -3,8 +3,8 @@
 Why it is built this way (figures measured on this shared 2-core machine; commands in bench/relevance.py):
 
 * One analysed field, two term spaces. Each word yields, at its position, the *exact* term of each of its
-  lemmas -- Snowball "polish" stem (PyStemmer) of a Morfeusz 2 lemma, or of the word itself when the
-  dictionary lacks it -- and the ``"~" + fold(term)`` twin of each that folding changes. A query word typed
+  lemmas -- a Morfeusz 2 lemma, or the word's Snowball "polish" stem (PyStemmer) when the dictionary lacks
+  it -- and the ``"~" + fold(term)`` twin of each that folding changes. A query word typed
   with Polish letters looks up the exact terms only (each weighted 1/k when it has k), so correctly typed
   queries keep their precision and idf; a word typed without them (``ludzmi``, ``lodz``) also looks up the
   ``~`` terms of the lemmas of every spelling with Polish letters it may stand for (``restorations``:
@@ -15,7 +15,9 @@ Why it is built this way (figures measured on this shared 2-core machine; comman
   its position (names and rare readings are dropped when there is another, case is ignored); a
   suppletive form (``ludźmi`` of człowiek) keeps a term of its own too. Measured against simplemma (one
   lemma a word, the previous source, now ``bench/simplemma_lemmas.py``) and a disambiguated Morfeusz lemma:
-  see README's relevance table. Snowball after the lemma stays: bare lemmas lost 0.02 nDCG@10.
+  see README's relevance table. Snowball stems of the lemmas too (as simplemma's terms were) measured
+  0.004 nDCG@10 lower (recall@10 0.002 higher); Snowball is kept where it helps, for unknown words (names,
+  brands, typos, new words: bare, they lost another 0.0025).
 * Stopwords are indexed (they cost ~10 % of index time) and dropped on the query side only, so phrases
   ("handel z ludźmi") match exactly, and question words (jak, czy, gdzie, co ...) never dilute a ranking.
 * Hyphenated words are indexed as their parts (own positions, each lemmatised) plus the whole, folded
@@ -266,7 +268,7 @@ def _common_prefix(a: str, b: str) -> int:
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
-_config: dict[str, object] = {"stem": True, "query": "all"}
+_config: dict[str, object] = {"stem": "unknown", "query": "all"}
 
 
 def lemma_source() -> LemmaSource:
@@ -279,9 +281,10 @@ def lemma_source() -> LemmaSource:
     return source  # type: ignore[return-value]
 
 
-def configure(source: LemmaSource | None = None, stem: bool = True, query: str = "all") -> None:
+def configure(source: LemmaSource | None = None, stem: bool | str = "unknown", query: str = "all") -> None:
     """Bench variants only (an index must be built and searched under one setting): the lemma source,
-    Snowball stems of lemmas or bare lemmas, and whether a query word asks for all its lemmas or the first."""
+    Snowball stems of lemmas (True), bare lemmas ("unknown": only words the dictionary lacks are stemmed;
+    False: none), and whether a query word asks for all its lemmas or the first."""
     with _lock:
         _state.pop("source", None)
         if source is not None:
@@ -307,18 +310,21 @@ def lemmas(word: str) -> tuple[str, ...]:
     return lemma_source().lemmas(word.lower())
 
 
-def _term(lemma: str) -> str:
-    return _stemmer().stemWord(lemma) if _config["stem"] else lemma  # type: ignore[no-any-return]
+def _term(lemma: str, known: bool = True) -> str:
+    stem = _config["stem"]
+    if stem is True or (stem == "unknown" and not known):
+        return _stemmer().stemWord(lemma)  # type: ignore[no-any-return]
+    return lemma
 
 
 @functools.lru_cache(maxsize=262144)
 def word_terms(low: str) -> tuple[str, ...]:
-    """Index terms of one lowercase word, all at its position: the exact term of each lemma (Snowball stem
-    of the lemma; of the word itself when the dictionary lacks it), then the ``~`` folded twin of each
-    exact term that folding changes."""
+    """Index terms of one lowercase word, all at its position: the exact term of each lemma (the word's
+    Snowball stem when the dictionary lacks it), then the ``~`` folded twin of each exact term that
+    folding changes."""
     if not low.isalpha():  # numbers, codes like a4 or mp3: kept as typed, folded
         return (fold(low),)
-    exact = tuple(dict.fromkeys(_term(lemma) for lemma in lemma_source().lemmas(low))) or (_term(low),)
+    exact = tuple(dict.fromkeys(_term(lemma) for lemma in lemma_source().lemmas(low))) or (_term(low, False),)
     twins = tuple(dict.fromkeys(FOLD_PREFIX + f for t in exact if (f := fold(t)) != t))
     return exact + twins
 
