@@ -699,7 +699,7 @@ def _spell_candidates(reader, low: str) -> dict[str, int]:  # type: ignore[no-un
     """Words of the `spell` field (surface words of titles and leads) a typo of `low` may stand for, with
     their document frequencies: those within two plain edits with the same first letter, and the spellings
     with Polish letters of the diacritic-free word (`zrodlo` -> `źródło`, whose first letter differs)."""
-    words = set(reader.terms_within("spell", low, 2, prefix=1))
+    words = set(reader.terms_within("spell", low, 1 if len(low) <= 5 else 2, prefix=1))  # max_cost's reach
     for variant in start_variants(low):
         words.update(reader.terms_within("spell", variant, 1, prefix=1))
     folded = fold(low)
