@@ -124,7 +124,7 @@ class Vocabulary:
     """Seeded pools of real Polish word forms and capitalised names, drawn Zipf-like."""
 
     def __init__(self, rng: random.Random) -> None:
-        from index.analysis import ensure_lemma_table
+        from bench.simplemma_lemmas import ensure_lemma_table
 
         table = ensure_lemma_table()
         words: list[str] = []

@@ -1,6 +1,8 @@
 """Relevance of the product's default search on a BEIR set, with SQLite FTS5 as the peer.
 
     .venv/bin/python -m bench.relevance [--corpus C] [--queries Q] [--qrels R] [--limit N]
+                                         [--lemmas morfeusz|morfeusz-one|simplemma] [--stem unknown|all|none]
+                                         [--query-lemmas all|one] [--near SLOP,BOOST[,WORDS]] [--fold-queries]
                                          [--empty-title lead|blank|both] [--archive DIR] [--no-fts5]
                                          [--feedback K,M,ALPHA[,rm3|bo1][,idf][,df2][,q3] ...]
 
@@ -101,6 +103,30 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
+
+
+def configure_analysis(lemmas: str, stem: bool | str = "unknown", query: str = "all") -> None:
+    """Switch the analyzer to a bench variant before anything is indexed (the archive is built fresh)."""
+    from index import analysis
+
+    if lemmas == "simplemma":
+        from bench.simplemma_lemmas import SimplemmaSource
+
+        source: analysis.LemmaSource = SimplemmaSource()
+    else:
+        source = analysis.MorfeuszSource("one" if lemmas == "morfeusz-one" else "all",
+                                         "every" if lemmas == "morfeusz-every" else "common")
+    analysis.configure(source, stem=stem, query=query)
+
+
+def configure_near(slop: float, boost: float, words: float | None = None) -> None:
+    from index import query
+
+    query.NEAR_SLOP, query.NEAR_BOOST = int(slop), boost
+    if words is not None:
+        query.NEAR_WORDS = int(words)
+    if boost <= 0:
+        query.NEAR_WORDS = 0
 
 
 # --- ours -----------------------------------------------------------------------------------------------------
@@ -294,14 +320,34 @@ def main(argv: list[str] | None = None) -> int:
                          "indexes no words, or both (two rows; default)")
     ap.add_argument("--archive", type=Path, default=None, help="build into / reuse this archive folder")
     ap.add_argument("--no-fts5", action="store_true")
+    ap.add_argument("--lemmas", choices=("morfeusz", "morfeusz-one", "morfeusz-every", "simplemma"), default="morfeusz",
+                    help="lemma source (bench variants; the product uses morfeusz): every lemma of every "
+                         "Morfeusz reading, the one sharing the longest prefix, or simplemma's one lemma")
+    ap.add_argument("--near", default="", metavar="SLOP,BOOST[,WORDS]",
+                    help="proximity settings (index.query NEAR_SLOP, NEAR_BOOST, NEAR_WORDS); BOOST 0 turns it off")
+    ap.add_argument("--fold-queries", action="store_true",
+                    help="strip Polish letters from the queries (ą -> a, ł -> l): the diacritic-free path")
+    ap.add_argument("--stem", choices=("unknown", "all", "none"), default="unknown",
+                    help="Snowball stems: of the words the dictionary lacks only (the product), of every lemma "
+                         "and unknown word, or none")
+    ap.add_argument("--query-lemmas", choices=("all", "one"), default="all",
+                    help="a query word asks for all its lemmas' terms (default) or the first only")
     ap.add_argument("--feedback", action="append", default=[], metavar="K,M,ALPHA[,flags]",
                     help="add a row with pseudo-relevance feedback (index.feedback); repeatable; flags: rm3|bo1, "
                          "idf, df2, q3, keepq, maxdf=F")
     args = ap.parse_args(argv)
 
+    stem = {"all": True, "none": False, "unknown": "unknown"}[args.stem]
+    configure_analysis(args.lemmas, stem, args.query_lemmas)
+    if args.near:
+        configure_near(*[float(x) for x in args.near.split(",")])
     docs, queries, qrels = load_beir(args.corpus, args.queries, args.qrels)
     if args.limit:
         queries = queries[: args.limit]
+    if args.fold_queries:
+        from index.analysis import fold
+
+        queries = [(qid, fold(text)) for qid, text in queries]
     titled = sum(1 for d in docs if (d.get("title") or "").strip())
     modes = ["lead", "blank"] if args.empty_title == "both" else [args.empty_title]
     if titled == len(docs):

@@ -137,7 +137,7 @@ def run_throughput(args) -> None:
     chars = sum(map(len, texts))
     an = A.polish_analyzer()
     t = time.perf_counter()
-    A.lemmatize("dom")
+    A.lemmas("dom")
     print(f"{len(texts)} texts, {chars / len(texts):.0f} chars each; table open {time.perf_counter() - t:.3f}s")
     for label in ("cold (empty caches)", "warm (caches filled)"):
         t = time.perf_counter()
@@ -175,11 +175,11 @@ def run_lemmas(args) -> None:
     import subprocess
 
     code = ("import time,resource;t=time.perf_counter();import index.analysis as A;"
-            "x=A.lemmatize('ludźmi');print(f'{time.perf_counter()-t:.3f}s',"
+            "x=A.lemmas('ludźmi');print(f'{time.perf_counter()-t:.3f}s',"
             "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss//1024,'MB')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent)
-    print("fresh process, import + first lemma (DAWG):", out.stdout.strip(), out.stderr.strip()[-300:])
+    print("fresh process, import + first lemma (Morfeusz):", out.stdout.strip(), out.stderr.strip()[-300:])
     code2 = ("import time,resource;t=time.perf_counter();import simplemma;"
              "x=simplemma.lemmatize('ludźmi','pl');print(f'{time.perf_counter()-t:.3f}s',"
              "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss//1024,'MB')")
@@ -194,7 +194,9 @@ def run_lemmas(args) -> None:
     sample = rng.sample(forms, min(args.n, len(forms)))
     # plus lowercased and mangled forms, so rules/fallbacks are exercised as well
     sample += [f.lower() for f in sample[: args.n // 4]] + [f + "ach" for f in sample[: args.n // 8]]
-    backend = A._lemma_backend()[0]
+    from bench.simplemma_lemmas import SimplemmaSource, lemma_table_path
+
+    backend = SimplemmaSource()._get()[0]
     ours = simplemma.Lemmatizer(cache_max_size=0,
                                 lemmatization_strategy=backend._lemmatization_strategy)
     ref = simplemma.Lemmatizer(cache_max_size=0)
@@ -208,7 +210,7 @@ def run_lemmas(args) -> None:
     same = sum(x == y for x, y in zip(a, b, strict=True))
     print(f"agreement on {len(sample)} forms: {same / len(sample):.6f}; uncached lookups: DAWG "
           f"{len(sample) / t_ours:,.0f}/s, simplemma dict {len(sample) / t_ref:,.0f}/s")
-    print(f"table file {A.lemma_table_path()} {A.lemma_table_path().stat().st_size / 1e6:.1f} MB; "
+    print(f"table file {lemma_table_path()} {lemma_table_path().stat().st_size / 1e6:.1f} MB; "
           f"this process RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB (incl. simplemma dict)")
 
 

@@ -1,50 +1,45 @@
 """Polish analysis for the archive's full-text index (Whoosh idiom: ``PolishTokenizer() | PolishFilter()``).
 
-Why it is built this way (figures measured on this 2-core machine; commands in bench/relevance_analyzer.py):
+Why it is built this way (figures measured on this shared 2-core machine; commands in bench/relevance.py):
 
-* One analysed field, two term spaces. Each word yields ``stem(lemma(word))`` (simplemma Polish lemma, then
-  PyStemmer's Snowball "polish") -- the *exact* term -- and, at the same position and with the same
-  character offsets, ``"~" + fold(that term)`` only when folding changes it. A query word typed with Polish
-  letters looks up the exact term only, so correctly typed queries keep their precision and idf; a word typed
-  without them (``ludzmi``, ``lodz``) also looks up the ``~`` terms of every lemma whose inflected forms fold
-  to it (a fold table built from simplemma's dictionary), so ``ludzmi`` finds ``ludźmi`` (lemma
-  ``człowiek``!) and ``handlu ludzmi`` finds ``handel ludźmi``. The ``~`` prefix keeps the folded space
-  apart: ``sad`` is its own term, ``sąd`` folded is ``~sad``, each with its own idf.
+* One analysed field, two term spaces. Each word yields, at its position, the *exact* term of each of its
+  lemmas -- a Morfeusz 2 lemma, or the word's Snowball "polish" stem (PyStemmer) when the dictionary lacks
+  it -- and the ``"~" + fold(term)`` twin of each that folding changes. A query word typed
+  with Polish letters looks up the exact terms only (each weighted 1/k when it has k), so correctly typed
+  queries keep their precision and idf; a word typed without them (``ludzmi``, ``lodz``) also looks up the
+  ``~`` terms of the lemmas of every spelling with Polish letters it may stand for (``restorations``:
+  ludzmi -> ludźmi -> człowiek), so ``handlu ludzmi`` finds ``handel ludźmi``. The ``~`` prefix keeps the
+  folded space apart: ``sad`` is its own term, ``sąd`` folded is ``~sad``, each with its own idf.
+* Lemmas: Morfeusz 2 with SGJP (package ``morfeusz2``; the dictionary is in the wheel: a process opens it
+  in ~0.1 s, nothing is built on the first run). Every lemma of the word's common readings is indexed at
+  its position (names and rare readings are dropped when there is another, case is ignored); a
+  suppletive form (``ludźmi`` of człowiek) keeps a term of its own too. Measured against simplemma (one
+  lemma a word, the previous source, now ``bench/simplemma_lemmas.py``) and a disambiguated Morfeusz lemma:
+  see README's relevance table. Snowball stems of the lemmas too (as simplemma's terms were) measured
+  0.004 nDCG@10 lower (recall@10 0.002 higher); Snowball is kept where it helps, for unknown words (names,
+  brands, typos, new words: bare, they lost another 0.0025).
 * Stopwords are indexed (they cost ~10 % of index time) and dropped on the query side only, so phrases
   ("handel z ludźmi") match exactly, and question words (jak, czy, gdzie, co ...) never dilute a ranking.
 * Hyphenated words are indexed as their parts (own positions, each lemmatised) plus the whole, folded
   (``polsko-ukrainska``) at the first part's position; numbers and dates stay whole (``29.06.2017``) plus
   the year; a URL yields its host and parent domains (``www.gov.pl`` -> ``gov.pl``), its host labels and
   its path words, so ``gov.pl``, ``handel-ludzmi`` and ``handel`` all find ``www.gov.pl/web/handel-ludzmi``.
-* simplemma's Polish dictionary costs 3.5 s and ~400 MB per process as shipped. It is compiled once into a
-  DAWG (package ``dawg2``; ~6 MB with the fold table) in the cache dir (``$ARCHIVIST_CACHE_DIR``, else
-  ``$XDG_CACHE_HOME/archivist``, else ``~/.cache/archivist``), built under a file lock into a temp file
-  and renamed, and plugged into simplemma as its dictionary: identical lemmas (the DAWG is only a store;
-  simplemma's rules run as usual), a fresh process lemmatises its first word in tens of milliseconds.
-* Everything heavy (DAWG, stemmer, caches) is created lazily at module level: the analyzer is pickled
+* Everything heavy (Morfeusz, stemmer, caches) is created lazily at module level: the analyzer is pickled
   into the index schema and PyStemmer objects cannot be pickled; importing this module loads nothing.
-
-Measured (bench/relevance_analyzer.py; allegro-faq test-A, one field, BM25F K1=1.2 B=0.75, OR of words):
-  nDCG@10 0.620 typed queries / 0.616 the same queries with diacritics stripped (lowercase baseline
-  0.392 there); without the ~ twins 0.624 / 0.548; full-weight widening of known words 0.608 / 0.602;
-  keeping stopwords in queries 0.589. Lemma table: one-time build ~31 s (peak RSS 1.6 GB), 20.5 MB;
-  fresh process import + first lemma 0.37 s / 46 MB (simplemma as shipped 5.4 s / 426 MB); agreement
-  1.000000 on 275k forms; uncached lookups 282k/s (dict 290k/s). Analyzer 334k tokens/s cold, 504k
-  warm on polsatnews (~1,300 2.3-KB articles/s); Whoosh indexing with it ~200 docs/s (Whoosh-bound).
+  Morfeusz costs ~50 us a word uncached, so terms are cached per word (and per surface form on the
+  index writer's path).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
+import itertools
 import re
-import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 from whoosh.analysis import Filter, Tokenizer
 from whoosh.analysis.acore import Token
@@ -60,14 +55,17 @@ __all__ = [
     "fold",
     "has_polish_letters",
     "is_stopword",
-    "lemmatize",
+    "lemmas",
+    "LemmaSource",
+    "MorfeuszSource",
+    "lemma_source",
+    "configure",
+    "restorations",
     "word_terms",
+    "exact_terms",
     "query_terms",
     "query_words",
     "prefix_terms",
-    "cache_dir",
-    "lemma_table_path",
-    "ensure_lemma_table",
 ]
 
 FOLD_PREFIX = "~"
@@ -123,188 +121,181 @@ def is_stopword(word: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------
-# The compact lemma table
+# Lemmas
 
 
-_TABLE_FORMAT = 2
-_FOLD_KEY = "\x02"  # fold-table keys: "\x02" + fold(lower(form)) -> every lemma of those forms
-_META_KEY = "\x03archivist"
+class LemmaSource(Protocol):
+    """Where lemmas come from: Morfeusz 2 here; bench/simplemma_lemmas.py plugs in the previous one."""
+
+    name: str
+
+    def lemmas(self, low: str) -> tuple[str, ...]:
+        """Lowercase lemmas of a lowercase word, qualifiers stripped; () when the dictionary lacks it."""
+        ...
+
+    def known(self, low: str) -> bool: ...
+
+    def fold_lemmas(self, folded_word: str) -> tuple[str, ...]:
+        """Lemmas of the dictionary words that fold to `folded_word` (a diacritic-free lowercase word)."""
+        ...
+
+    def prefix_lemmas(self, prefix: str) -> tuple[str, ...]:
+        """Lemmas of the dictionary words whose folded form starts with the folded prefix (may be ())."""
+        ...
 
 
-def cache_dir() -> Path:
-    explicit = os.environ.get("ARCHIVIST_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "archivist"
+# Letters a diacritic-free word may have lost, and where Polish spelling allows them back: ą ę ń never
+# open a word; ć ś ź ń never stand before a vowel (written ci si zi ni); z after c r s is a digraph.
+_RESTORE = {"a": "ą", "c": "ć", "e": "ę", "l": "ł", "n": "ń", "o": "ó", "s": "ś", "z": "żź"}
+_VOWELS = frozenset("aąeęioóuy")
+RESTORE_MAX = 512  # spellings tried for one diacritic-free word; a word with more is not widened
 
 
-def lemma_table_path() -> Path:
-    import simplemma
-
-    return cache_dir() / f"simplemma-{simplemma.__version__}-pl-v{_TABLE_FORMAT}.dawg"
-
-
-def _build_table(path: Path) -> None:
-    import dawg
-    from simplemma.strategies.dictionaries.dictionary_factory import _load_dictionary_from_disk
-
-    raw = _load_dictionary_from_disk("pl")
-
-    def pairs() -> Iterator[tuple[str, bytes]]:
-        folded: dict[str, set[str]] = {}
-        for key, value in raw.items():
-            form = key.decode()
-            lemma = value.decode()
-            yield form, _encode(form, lemma)
-            low = form.lower()
-            if not low.isascii():
-                f = fold(low)
-                if f != low:
-                    folded.setdefault(f, set()).add(lemma)
-        for f, lemmas in folded.items():
-            for lemma in sorted(lemmas):
-                yield _FOLD_KEY + f, _encode(f, lemma)
-        yield _META_KEY, str(len(raw)).encode()
-
-    table = dawg.BytesDAWG(pairs())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as out:
-            table.write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def restorations(word: str) -> list[str]:
+    """The spellings with Polish letters a diacritic-free lowercase word may stand for (itself excluded)."""
+    options: list[str] = []
+    count = 1
+    for i, c in enumerate(word):
+        alts = c
+        for d in _RESTORE.get(c, ""):
+            nxt = word[i + 1] if i + 1 < len(word) else ""
+            if (i == 0 and d in "ąęń") or (d in "ćśźń" and nxt in _VOWELS) or (
+                    c == "z" and i and word[i - 1] in "crs"):
+                continue
+            alts += d
+        options.append(alts)
+        count *= len(alts)
+        if count > RESTORE_MAX:
+            return []
+    return ["".join(p) for p in itertools.product(*options)][1:]
 
 
-def _encode(form: str, lemma: str) -> bytes:
-    """The lemma as an edit of the form: chars to cut from the end, then the suffix to add.
+class MorfeuszSource:
+    """Morfeusz 2 with SGJP, the reference dictionary of Polish inflection (~0.1 s to open, no table to
+    build). Case is ignored (``szczecinie`` is Szczecin's too), so readings as a surname or first name, and
+    archaic, rare or colloquial ones, are dropped when the word has another (``readings="common"``; "every"
+    keeps them, a bench variant). ``candidates``: "all" keeps every lemma
+    of every reading (as Elasticsearch's morfologik filter does), "one" the one that shares the longest
+    prefix with the word (no tagger: Morfeusz does not rank its readings).
 
-    Most forms share their value ("1a": cut one char, add "a"), which lets the DAWG merge them: the
-    table is ~20x smaller than with whole lemmas as values.
-    """
-    common = 0
-    for a, b in zip(form, lemma, strict=False):
-        if a != b:
+    Suppletion: a form none of whose lemmas starts with its own letter (``ludźmi`` -> człowiek, ``lata`` ->
+    rok, ``lepszy`` -> dobry) also keeps itself as a lemma, so ``ludźmi`` is not only "a person"."""
+
+    name = "morfeusz"
+
+    def __init__(self, candidates: str = "all", readings: str = "common") -> None:
+        if candidates not in ("all", "one") or readings not in ("common", "every"):
+            raise ValueError(f"candidates is all or one, readings common or every: {candidates!r} {readings!r}")
+        self.candidates = candidates
+        self.readings = readings
+        self._lock = threading.Lock()
+        self._morf = None
+
+    def _readings(self, word: str) -> list[tuple[str, str]]:
+        with self._lock:
+            if self._morf is None:
+                import morfeusz2
+
+                self._morf = morfeusz2.Morfeusz(expand_tags=False, generate=False,
+                                                case_handling=morfeusz2.IGNORE_CASE)
+            found = self._morf.analyse(word)  # type: ignore[attr-defined]
+        # readings of the word's first segment (zrobiłem = zrobił + em): its lemma is the word's
+        out = [r[2] for r in found if r[0] == 0 and r[2][2] != "ign"]
+        if self.readings == "common":
+            plain = [r for r in out if not _marked(r)]
+            out = plain or out
+        return [(r[1], r[2]) for r in out]
+
+    @functools.lru_cache(maxsize=262144)  # noqa: B019 - one source object per process
+    def lemmas(self, low: str) -> tuple[str, ...]:
+        out = list(dict.fromkeys(lemma.split(":", 1)[0].lower() for lemma, _ in self._readings(low)))
+        if not out:
+            return ()
+        if self.candidates == "one" and len(out) > 1:
+            out = [max(out, key=lambda lemma: _common_prefix(lemma, low))]  # first of the longest
+        first = fold(low[:1])
+        if all(fold(lemma[:1]) != first for lemma in out):
+            out.append(low)
+        return tuple(out)
+
+    def known(self, low: str) -> bool:
+        return bool(self.lemmas(low))
+
+    @functools.lru_cache(maxsize=16384)  # noqa: B019
+    def fold_lemmas(self, folded_word: str) -> tuple[str, ...]:
+        out: dict[str, None] = {}
+        for spelling in restorations(folded_word):
+            for lemma in self.lemmas(spelling):
+                out[lemma] = None
+        return tuple(out)
+
+    def prefix_lemmas(self, prefix: str) -> tuple[str, ...]:
+        """Morfeusz looks up whole words only: the prefix completed by each common ending (``handl*`` ->
+        handlu, handlem -> handel), and as a diacritic-free word would be (``ludzm*`` -> ludźmi)."""
+        out: dict[str, None] = {}
+        low = prefix.lower()
+        for ending in _ENDINGS:
+            word = low + ending
+            for lemma in self.lemmas(word):
+                out[lemma] = None
+            if word.isascii():
+                for lemma in self.fold_lemmas(word):
+                    out[lemma] = None
+        return tuple(out)
+
+
+# Endings that complete a prefix into forms of the words it starts: cases of nouns and adjectives, verbs.
+_ENDINGS = ("", "a", "e", "i", "y", "u", "o", "em", "om", "ów", "ami", "ach", "ie", "ego", "ych", "ać", "ić", "yć")
+_NAMES = frozenset(["nazwisko", "imię"])
+_RARE = frozenset(["daw.", "rzad.", "przest.", "arch.", "gwar.", "pot.", "środ.", "wulg.", "posp."])
+
+
+def _marked(reading) -> bool:  # type: ignore[no-untyped-def]
+    """A reading to drop when the word has another: a surname or first name (case is ignored, so every
+    ``stanie`` would also be Mr Stania), an archaic, rare or colloquial one, a depreciative form."""
+    _form, _lemma, tag, labels, quals = reading
+    return bool(_NAMES.intersection(labels) or _RARE.intersection(quals) or tag.startswith("depr"))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
             break
-        common += 1
-    return f"{len(form) - common}|{lemma[common:]}".encode()
-
-
-def _decode(form: str, value: bytes) -> str:
-    cut, _, suffix = value.decode().partition("|")
-    n = int(cut)
-    return (form[:-n] if n else form) + suffix
-
-
-def _load_table(path: Path):  # -> dawg.BytesDAWG | None
-    import dawg
-
-    try:
-        table = dawg.BytesDAWG().load(str(path))
-    except (OSError, ValueError, MemoryError, Exception):
-        return None
-    return table if table.get(_META_KEY) else None
-
-
-def ensure_lemma_table(path: Path | None = None):  # -> dawg.BytesDAWG
-    """Open the lemma table, building it once (~30 s) if missing or unreadable.
-
-    Concurrent builders serialise on a lock file; the table appears by an atomic rename, so a reader
-    never sees a partial file.
-    """
-    path = path or lemma_table_path()
-    table = _load_table(path) if path.exists() else None
-    if table is not None:
-        return table
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a+b") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        table = _load_table(path) if path.exists() else None
-        if table is None:
-            _build_table(path)
-            table = _load_table(path)
-    if table is None:
-        raise RuntimeError(f"cannot open the lemma table at {path}")
-    return table
-
-
-class _DawgMapping(Mapping[str, str]):
-    """simplemma's dictionary interface (``get``) over the DAWG; fold-table keys are invisible."""
-
-    __slots__ = ("_table",)
-
-    def __init__(self, table) -> None:
-        self._table = table
-
-    def get(self, key, default=None):  # type: ignore[override]
-        if key[:1] in (_FOLD_KEY, "\x03"):
-            return default
-        value = self._table.get(key)
-        return _decode(key, value[0]) if value else default
-
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key) is not None
-
-    def __iter__(self) -> Iterator[str]:
-        for key in self._table.iterkeys():
-            if key[:1] not in (_FOLD_KEY, "\x03"):
-                yield key
-
-    def __len__(self) -> int:
-        return int(self._table.get(_META_KEY)[0])
-
-
-class _DawgFactory:
-    """A simplemma DictionaryFactory serving Polish from the DAWG."""
-
-    def __init__(self, table) -> None:
-        self._mapping = _DawgMapping(table)
-
-    def get_dictionary(self, lang: str) -> Mapping[str, str]:
-        if lang != "pl":
-            raise ValueError(f"only Polish is compiled: {lang}")
-        return self._mapping
+        n += 1
+    return n
 
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
+_config: dict[str, object] = {"stem": "unknown", "query": "all"}
 
 
-def _lemma_backend():
-    """(simplemma Lemmatizer over the DAWG, the DAWG); created on first use."""
-    backend = _state.get("backend")
-    if backend is None:
+def lemma_source() -> LemmaSource:
+    source = _state.get("source")
+    if source is None:
         with _lock:
-            backend = _state.get("backend")
-            if backend is None:
-                from simplemma import Lemmatizer
-                from simplemma.strategies import DefaultStrategy
-
-                table = ensure_lemma_table()
-                lemmatizer = Lemmatizer(
-                    cache_max_size=0,
-                    lemmatization_strategy=DefaultStrategy(dictionary_factory=_DawgFactory(table)),
-                )
-                backend = _state["backend"] = (lemmatizer, table)
-    return backend
+            source = _state.get("source")
+            if source is None:
+                source = _state["source"] = MorfeuszSource()
+    return source  # type: ignore[return-value]
 
 
-def _stemmer():
+def configure(source: LemmaSource | None = None, stem: bool | str = "unknown", query: str = "all") -> None:
+    """Bench variants only (an index must be built and searched under one setting): the lemma source,
+    Snowball stems of lemmas (True), bare lemmas ("unknown": only words the dictionary lacks are stemmed;
+    False: none), and whether a query word asks for all its lemmas or the first."""
+    with _lock:
+        _state.pop("source", None)
+        if source is not None:
+            _state["source"] = source
+        _config.update(stem=stem, query=query)
+    for f in (word_terms, query_terms, prefix_terms, lemmas):
+        f.cache_clear()
+    _surface_cache.clear()
+
+
+def _stemmer():  # type: ignore[no-untyped-def]
     stemmer = _state.get("stemmer")
     if stemmer is None:
         import Stemmer
@@ -313,28 +304,33 @@ def _stemmer():
     return stemmer
 
 
-@functools.lru_cache(maxsize=262144)
-def lemmatize(word: str) -> str:
-    """simplemma's Polish lemma of ``word`` (identical results, from the compact table)."""
-    return _lemma_backend()[0].lemmatize(word, "pl")
+@functools.lru_cache(maxsize=65536)
+def lemmas(word: str) -> tuple[str, ...]:
+    """The lemmas of `word` (any case) as the index uses them; () for a word the dictionary lacks."""
+    return lemma_source().lemmas(word.lower())
 
 
-def _fold_lemmas(folded_word: str) -> list[str]:
-    """Every dictionary lemma of the forms that fold to ``folded_word`` (lowercase, diacritic-free)."""
-    values = _lemma_backend()[1].get(_FOLD_KEY + folded_word)
-    return [_decode(folded_word, v) for v in values] if values else []
+def _term(lemma: str, known: bool = True) -> str:
+    stem = _config["stem"]
+    if stem is True or (stem == "unknown" and not known):
+        return _stemmer().stemWord(lemma)  # type: ignore[no-any-return]
+    return lemma
 
 
 @functools.lru_cache(maxsize=262144)
 def word_terms(low: str) -> tuple[str, ...]:
-    """Index terms of one lowercase word: (exact,) or (exact, "~" + folded) at one position."""
+    """Index terms of one lowercase word, all at its position: the exact term of each lemma (the word's
+    Snowball stem when the dictionary lacks it), then the ``~`` folded twin of each exact term that
+    folding changes."""
     if not low.isalpha():  # numbers, codes like a4 or mp3: kept as typed, folded
         return (fold(low),)
-    exact = _stemmer().stemWord(lemmatize(low).lower())
-    folded = fold(exact)
-    if folded != exact:
-        return (exact, FOLD_PREFIX + folded)
-    return (exact,)
+    exact = tuple(dict.fromkeys(_term(lemma) for lemma in lemma_source().lemmas(low))) or (_term(low, False),)
+    twins = tuple(dict.fromkeys(FOLD_PREFIX + f for t in exact if (f := fold(t)) != t))
+    return exact + twins
+
+
+def exact_terms(low: str) -> tuple[str, ...]:
+    return tuple(t for t in word_terms(low) if t[:1] != FOLD_PREFIX)
 
 
 KNOWN_WORD_FOLD_WEIGHT = 0.2
@@ -345,53 +341,46 @@ def query_terms(word: str) -> tuple[tuple[str, ...], tuple[str, ...], float]:
     """(exact terms, folded-space terms, weight for the folded ones) for one plain query word.
 
     A word typed with Polish letters (or not a letter word) has no folded terms. A diacritic-free word is
-    widened to the ``~`` terms of every lemma whose forms fold to it (``ludzmi`` -> ``~czlowiek``) and to
-    ``~`` + its own term. When the word is itself a valid Polish form (``sad``, ``zwrot``) the user most
-    likely typed what they meant, so the widening gets a low weight (0.2; full weight cost 0.016 nDCG on
-    correctly typed queries, see bench/relevance_analyzer.py); unknown words (``ludzmi``) get 1.0.
+    also looked up in the folded space: its own ``~`` terms (``sad`` -> ``~sad``, which ``sąd`` carries)
+    and, when the dictionary does not know it as typed, the ``~`` terms of the lemmas of every spelling
+    with Polish letters it may stand for (``ludzmi`` -> ``ludźmi`` -> ``~czlowiek``, ``~ludzm``). A word
+    the dictionary knows (``sad``) was most likely typed as meant: its widening gets a low weight (0.2)
+    and no spelling search (tens of Morfeusz look-ups: 1.4 -> 0.5 ms CPU a typed question, same nDCG);
+    unknown words (``ludzmi``) get 1.0.
     """
     low = word.lower()
-    terms = word_terms(low)
-    exact = terms[:1]
+    exact = exact_terms(low)
+    if _config["query"] == "one":
+        exact = exact[:1]
     if not low.isalpha() or not low.isascii():
         return exact, (), 0.0
+    source = lemma_source()
+    known = source.known(low)
     folded: list[str] = []
-    for lemma in _fold_lemmas(low):
+    for lemma in () if known else source.fold_lemmas(low):
         term = _folded_space_term(lemma)
         if term not in exact and term not in folded:
             folded.append(term)
-    own = FOLD_PREFIX + fold(exact[0])
-    if own not in folded:
-        folded.append(own)
-    known = _lemma_backend()[1].get(low) is not None
+    for t in exact:
+        own = FOLD_PREFIX + fold(t)
+        if own not in folded:
+            folded.append(own)
     return exact, tuple(folded), KNOWN_WORD_FOLD_WEIGHT if known else 1.0
 
 
 def _folded_space_term(lemma: str) -> str:
     """The term a lemma's forms carry in the folded space: ``~`` + its folded term, or the term itself when
     folding does not change it (the index adds no ``~`` twin then)."""
-    term = _stemmer().stemWord(lemma.lower())
+    term = _term(lemma)
     f = fold(term)
     return FOLD_PREFIX + f if f != term else term
 
 
-PREFIX_FORMS = 3000  # a prefix naming more dictionary forms than this is not widened (`handl*` names ~500)
-
-
 @functools.lru_cache(maxsize=4096)
 def prefix_terms(prefix: str) -> tuple[str, ...]:
-    """Folded-space terms of every dictionary lemma one of whose forms, folded, starts with ``fold(prefix)``
-    (``ludzm`` -> ``~czlowiek``, as ``ludzmi`` finds ``ludźmi``): the index holds lemma stems, so a prefix
-    of a surface form must be widened through the dictionary as plain words are. Empty when the prefix names
-    more than PREFIX_FORMS forms (a very short prefix): then only index terms with that prefix match."""
-    key = _FOLD_KEY + fold(prefix.lower())
-    out: dict[str, None] = {}
-    for n, (form_key, value) in enumerate(_lemma_backend()[1].iteritems(key)):
-        if n >= PREFIX_FORMS:
-            return ()
-        out[_folded_space_term(_decode(form_key[1:], value))] = None
-    return tuple(out)
-
+    """Folded-space terms of the dictionary lemmas whose forms start with the prefix, where the lemma source
+    can list them (the simplemma table can; Morfeusz cannot, so a prefix matches index terms only)."""
+    return tuple(dict.fromkeys(_folded_space_term(lemma) for lemma in lemma_source().prefix_lemmas(prefix)))
 
 # --------------------------------------------------------------------------------------------------------
 # Tokenizer and filter
@@ -545,7 +534,7 @@ def _hyphenated(value: str, start: int, end: int, rel: int) -> list[Span]:
 
 
 class PolishFilter(Filter):
-    """Lowercase, stopwords, simplemma lemma -> Snowball stem, and the ``~``-folded twin token.
+    """Lowercase, stopwords, lemmas -> Snowball stems, and the ``~``-folded twin tokens.
 
     ``index_stops``: stopwords are kept in the index (phrases stay exact); with ``removestops=True``
     passed by the caller (Whoosh's query mode default) they are dropped.
@@ -575,12 +564,10 @@ class PolishFilter(Filter):
                     t.text = low
                     yield t
                 continue
-            terms = terms_of(low)
-            t.text = terms[0]
-            yield t
-            if twins and len(terms) > 1:
-                t.text = terms[1]
-                yield t
+            for term in terms_of(low):
+                if twins or term[:1] != FOLD_PREFIX:
+                    t.text = term
+                    yield t
 
 
 def polish_analyzer(index_stops: bool = True, fold_twins: bool = True):
@@ -598,8 +585,7 @@ def _surface_terms(text: str) -> tuple[str, ...]:
     if _JOINERS_RE.search(text):
         return _COMPOUND
     if text.isalpha():
-        terms = word_terms(text.lower())
-        return terms if len(terms) == 1 else terms[:2]
+        return word_terms(text.lower())
     return (fold(text.lower()),)
 
 
@@ -645,7 +631,7 @@ def index_positions(value: str) -> dict[str, list[int]]:
         last = 0
         for _s, _e, kind, text, rel in compound_spans(value, m):
             terms = word_terms(text.lower()) if kind == _WORD else (text,)
-            for term in terms[:2]:
+            for term in terms:
                 out.setdefault(term, []).append(pos + rel)
             last = rel
         pos += last + 1

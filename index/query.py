@@ -36,6 +36,10 @@ FIELD_ALIASES = {"tytul": "title", "tytuł": "title", "tresc": "body", "treść"
                  "wydawca": "publisher", "tagi": "tag", "status": "status", "data": "published",
                  "date": "published", "rok": "year", "tags": "tag"}
 ALL_WORDS_BOOST = 0.5  # the default group's bonus (x their BM25 sum) for documents that match every word
+NEAR_SLOP = 2  # two query words "stand together" when the second follows the first within this many positions
+NEAR_BOOST = 0.25  # the bonus (x the pair's BM25 sum) for each pair of neighbouring query words standing together
+NEAR_WORDS = 3  # proximity for keyword queries: groups of at most this many plain words (not typed questions)
+MODES = ("rank", "all", "near")
 
 
 # Whoosh swaps in an ArrayUnionMatcher for an Or of 3+ clauses on small indexes; its max_quality() is the best
@@ -114,12 +118,16 @@ class Clause:
     mode: str = "should"  # should / must / filter / not
     words: int = 0  # plain words it stands for (stopwords dropped count 0)
     stop: bool = False  # only stopwords: dropped when the group has anything else
+    near: tuple[tuple[QueryWord, tuple[str, ...]], ...] = ()  # its plain words and fields, for proximity
 
 
 class Parser:
     """Recursive descent: or_expr := and_expr (OR and_expr)*; and_expr := unary+ with optional AND."""
 
-    def __init__(self, text: str, fields: tuple[str, ...] = TEXT_FIELDS) -> None:
+    def __init__(self, text: str, fields: tuple[str, ...] = TEXT_FIELDS, mode: str = "rank") -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode is one of {MODES}, not {mode!r}")
+        self.mode = mode
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
@@ -171,7 +179,7 @@ class Parser:
             t = self._peek()
             where = f" before {t.text!r} at character {t.pos + 1}" if t else ""
             raise QueryError(f"nothing to search for{where}")
-        return combine(clauses, explicit_and)
+        return combine(clauses, explicit_and, self.mode)
 
     def _unary(self) -> Clause | None:
         t = self._take()
@@ -223,7 +231,8 @@ class Parser:
             # a stopword alone still means something when the user insists (+, phrases, or only stopwords)
             return Clause(Q.Or([word_query(w, fields) for w in words]), "should", 0, stop=True)
         qs = [word_query(w, fields) for w in content]
-        return Clause(qs[0] if len(qs) == 1 else Q.And(qs), "should", len(qs))
+        return Clause(qs[0] if len(qs) == 1 else Q.And(qs), "should", len(qs),
+                      near=tuple((w, fields) for w in content))
 
     def _field(self, t: Token) -> Clause | None:
         name = FIELD_ALIASES.get(t.text.lower(), t.text.lower())
@@ -299,8 +308,20 @@ class Parser:
         return Q.Term(name, value)
 
 
-def combine(clauses: list[Clause], all_required: bool) -> Q.Query:
+def combine(clauses: list[Clause], all_required: bool, mode: str = "rank") -> Q.Query:
     """Words rank (the default group); +words and AND are required; field filters narrow; NOT excludes.
+
+    Proximity: in a keyword query (a group of 2..NEAR_WORDS plain words), for each pair of neighbouring
+    words, a document where the second follows the first within NEAR_SLOP positions (a phrase, or one word
+    between: stopwords are indexed) gains the pair's BM25 sum again x NEAR_BOOST, so `handel ludźmi` ranks
+    articles about the trade in people above ones that mention trade here and people there. It is an
+    ordinary query node (`Sequence` with slop, in an Or with a boost), so Whoosh's path and the numpy
+    engine compute it alike. Typed questions (4+ words) go without: their words follow the question's
+    grammar, not the answer's phrasing (bench/relevance.py, allegro-faq: 2-word queries +0.048 nDCG@10
+    each, 3-word +0.005, 4+ words -0.002 on average), and each pair costs a positions check.
+
+    `mode` "all" makes the default group's words required; "near" also requires its neighbouring words
+    to stand together (date-sorted searches ask for it first: see `index.searching.plan`).
 
     The default group is the plain OR of its words (BM25F sum) plus, for documents matching every word, that
     sum again x ALL_WORDS_BOOST: a keyword query puts the article with all its words first, a question in
@@ -310,15 +331,22 @@ def combine(clauses: list[Clause], all_required: bool) -> Q.Query:
     automatic choice preloads an `Or` into an ArrayUnionMatcher, and one of those under a UnionMatcher beside
     the And bonus returned a wrong top 10 (documents scoring 18 missing, ones scoring 10 shown).
     """
+    all_required = all_required or mode != "rank"
     filters = [c.query for c in clauses if c.mode == "filter"]
     must = [c.query for c in clauses if c.mode == "must" or (all_required and c.mode == "should")]
     should = [c.query for c in clauses if c.mode == "should" and not all_required]
     nots = [c.query for c in clauses if c.mode == "not"]
+    near = near_query([item for c in clauses if c.mode == "should" for item in c.near])
+    if near is not None and mode == "near":
+        must.append(near)
     if should:
         if len(should) == 1:
             optional: Q.Query = should[0]
         else:
-            optional = Q.DefaultOr([Q.DefaultOr(should), Q.And(should, boost=ALL_WORDS_BOOST)])
+            parts = [Q.DefaultOr(should), Q.And(should, boost=ALL_WORDS_BOOST)]
+            if near is not None:
+                parts.append(Q.DefaultOr(near.subqueries, boost=NEAR_BOOST))  # type: ignore[attr-defined]
+            optional = Q.DefaultOr(parts)
     if must and should:
         positive: Q.Query = Q.AndMaybe(Q.And(must) if len(must) > 1 else must[0], optional)
     elif must:
@@ -336,11 +364,31 @@ def combine(clauses: list[Clause], all_required: bool) -> Q.Query:
     return positive
 
 
+def near_query(items: list[tuple[QueryWord, tuple[str, ...]]]) -> Q.Query | None:
+    """An Or of a `Sequence` (slop NEAR_SLOP) per neighbouring pair of plain words and per field; None when
+    the group has no such pair. Hyphenated words, dates and addresses (their own phrases) take no part."""
+    if len(items) > NEAR_WORDS:
+        return None
+    seqs: list[Q.Query] = []
+    for (a, fa), (b, fb) in zip(items, items[1:], strict=False):
+        if a.parts or b.parts or fa != fb or len(fa) < 2:
+            continue  # one field alone would make a one-part Or, whose boost Whoosh ignores
+        seqs.extend(Q.Sequence([word_query(a, (f,)), word_query(b, (f,))], slop=NEAR_SLOP) for f in fa)
+    return Q.DefaultOr(seqs) if seqs else None
+
+
 def word_query(w: QueryWord, fields: tuple[str, ...]) -> Q.Query:
+    """One word: its exact terms, its folded-space terms (weighted), a compound's parts in sequence.
+
+    A word with several lemmas (``mam``: mieć, mama) has a term for each at its position in the index; a
+    query for it weighs each 1/k, so an ambiguous word counts about as much as a plain one instead of k
+    times (bench/relevance.py: nDCG@10 0.614 -> 0.628 with Morfeusz's every lemma); so do the folded-space
+    terms of a diacritic-free word (``ludzmi`` weighs what ``ludźmi`` does)."""
     per_field: list[Q.Query] = []
     for f in fields:
-        alts: list[Q.Query] = [Q.Term(f, t) for t in w.alternatives]
-        alts += [Q.Term(f, t, boost=w.folded_weight) for t in w.folded]
+        share = 1.0 / len(w.alternatives) if len(w.alternatives) > 1 else 1.0  # see word_query's doc
+        alts: list[Q.Query] = [Q.Term(f, t, boost=share) for t in w.alternatives]
+        alts += [Q.Term(f, t, boost=w.folded_weight / len(w.folded)) for t in w.folded]
         if w.parts:
             alts.append(Q.Sequence([word_query(p, (f,)) for p in w.parts]))
         per_field.extend(alts)
@@ -418,8 +466,8 @@ def date_query(field: str, text: str, kind: str) -> Q.Query:
     return Q.DateRange(field, start, end)
 
 
-def parse_query(text: str) -> tuple[Q.Query, bool]:
-    """(Whoosh query, whether the query itself asks for withdrawn articles)."""
-    p = Parser(text)
+def parse_query(text: str, mode: str = "rank") -> tuple[Q.Query, bool]:
+    """(Whoosh query, whether the query itself asks for withdrawn articles); `mode`: see `combine`."""
+    p = Parser(text, mode=mode)
     q = p.parse()
     return q, p.mentions_withdrawn

@@ -20,7 +20,8 @@ CHECKPOINT_DOC = "__checkpoint__"
 # The index's on-disk meaning; an index written under another format is rebuilt from the log on open.
 # 2: the checkpoint is anchored to the log (the hash of its last record); each document stores the
 #    model's article; tags are one term each, whatever characters they hold (a comma too).
-INDEX_FORMAT = 2
+# 3: Morfeusz 2 lemmas (every common reading's) instead of simplemma's one (issue 13): other terms.
+INDEX_FORMAT = 3
 TAG_SEPARATOR = "\n"  # a normalised tag never holds a line break (`store.article.normalize_tag`)
 TEXT_FIELDS = ("title", "body")
 TITLE_BOOST = 2.0

@@ -34,12 +34,14 @@ from index.analysis import (
     is_stopword,
     polish_analyzer,
     query_words,
+    restorations,
     word_terms,
 )
 from index.engine import Executor
 from index.projection import SearchIndex, leaf_column
 from index.query import QueryError, parse_query, phrase_query
 from index.schema import CHECKPOINT_DOC, split_tags
+from index.spelling import best_correction, start_variants
 from store import days
 from store.article import LIVE, STATUSES, WITHDRAWN, normalize_tag
 
@@ -624,8 +626,8 @@ def _cache_ranges(q: Q.Query) -> Q.Query:
         c = copy.copy(q)
         c.__class__ = _CachedRange
         return c
-    if q.is_leaf():
-        return q
+    if q.is_leaf() or not any(isinstance(leaf, Q.DateRange) for leaf in q.leaves()):
+        return q  # `apply` rebuilds a node from its parts and boost only: a phrase would lose its slop
     return q.apply(_cache_ranges)
 
 
@@ -769,6 +771,32 @@ def plan(text: str, statuses: list[str], since: dt.date | None, until: dt.date |
     return _cache_ranges(q), _view_spec(as_of, show_withdrawn, statuses, since, until, publisher, tags)
 
 
+def date_sorted_queries(text: str, q: Q.Query) -> list[Q.Query]:
+    """The queries a date-sorted search tries in turn, the first that matches anything winning: its words
+    standing together, then all its words, then `q` (the ranking query). A list in date order has no
+    ranking to put the articles about `handel ludźmi` first, so it lists them only, not every article that
+    mentions people somewhere: relevance is the filter there."""
+    if not text.strip():
+        return [q]
+    out: list[Q.Query] = []
+    for mode in ("near", "all"):
+        strict = _cache_ranges(parse_query(text, mode)[0])
+        if strict != q and strict not in out:
+            out.append(strict)
+    return [*out, q]
+
+
+def execute_first(index: SearchIndex, s, queries: list[Q.Query],  # type: ignore[no-untyped-def]
+                  views: tuple[list[ViewPart], list[ViewPart]], sort: str, want: int, engine: str = "numpy"
+                  ) -> tuple[Q.Query, np.ndarray, list[tuple[float | None, int]]]:
+    """`execute` of the first of `queries` that matches a document shown by the views (else of the last)."""
+    for q in queries[:-1]:
+        matched, top = execute(index, s, q, views, sort, want, engine)
+        if len(matched):
+            return q, matched, top
+    return queries[-1], *execute(index, s, queries[-1], views, sort, want, engine)
+
+
 def execute(index: SearchIndex, s, q: Q.Query, views: tuple[list[ViewPart], list[ViewPart]], sort: str,  # type: ignore[no-untyped-def]
             want: int, engine: str = "numpy") -> tuple[np.ndarray, list[tuple[float | None, int]]]:
     """(every matching docnum shown by the views, ascending; the first `want` as (score, docnum) in order)
@@ -808,7 +836,8 @@ def _search(index: SearchIndex, text: str, body_of: Callable[[int], str], limit:
     q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
     s = index.searcher()
     want = offset + limit if limit else 1
-    matched, top = execute(index, s, q, views, sort, want, engine)
+    queries = date_sorted_queries(text, q) if sort != "relevance" else [q]
+    q, matched, top = execute_first(index, s, queries, views, sort, want, engine)
     # a query's expanded terms per field, once per index generation (Whoosh looks each up in every segment)
     words = index.view(("highlight words",), lambda s: {}, s)
     total = len(matched)
@@ -875,8 +904,22 @@ def _lead(body: str) -> str:
 _PLAIN_WORD = re.compile(r"^[^\W\d_]{3,}$")
 
 
+def _spell_candidates(reader, low: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Words of the `spell` field (surface words of titles and leads) a typo of `low` may stand for, with
+    their document frequencies: those within two plain edits with the same first letter, and the spellings
+    with Polish letters of the diacritic-free word (`zrodlo` -> `źródło`, whose first letter differs)."""
+    words = set(reader.terms_within("spell", low, 1 if len(low) <= 5 else 2, prefix=1))  # max_cost's reach
+    for variant in start_variants(low):
+        words.update(reader.terms_within("spell", variant, 1, prefix=1))
+    folded = fold(low)
+    if folded.isalpha():
+        words.update(w for w in restorations(folded) if (("spell", w) in reader))
+    return {w: reader.doc_frequency("spell", w) for w in words}
+
+
 def suggest(index: SearchIndex, text: str) -> str | None:
-    """"Did you mean": replace each unknown plain word with the closest title word the archive knows."""
+    """"Did you mean": replace each unknown plain word with the archive's word a Polish typist most likely
+    meant (`index.spelling`: weighted edits, the first letter kept, frequent words preferred)."""
     s = index.searcher()
     reader = s.reader()
     changed = False
@@ -895,10 +938,9 @@ def suggest(index: SearchIndex, text: str) -> str | None:
         if known:
             out.append(part)
             continue
-        # two edits only for longer words: "lodz" → "lecz" helps nobody
-        best = s.corrector("spell").suggest(word.lower(), limit=1, maxdist=1 if len(word) <= 5 else 2, prefix=1)
+        best = best_correction(word, _spell_candidates(reader, word.lower()))
         if best:
-            out.append(best[0])
+            out.append(best.capitalize() if word[:1].isupper() else best)
             changed = True
         else:
             out.append(part)

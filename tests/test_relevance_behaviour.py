@@ -6,6 +6,7 @@ in full: never an error, question words and fillers do not rank. (Relevance figu
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,24 @@ def test_questions_in_full_never_fail_and_fillers_do_not_rank(arc) -> None:  # t
 def test_a_colon_in_a_question_is_text(arc) -> None:  # type: ignore[no-untyped-def]
     arc("Co to jest Client:123456789?")
     arc("Uwaga: oszuści dzwonią")
+
+
+def test_words_standing_together_rank_above_scattered_ones(tmp_path: Path) -> None:
+    """`handel ludźmi`: the article about the trade in people first, before articles that say `ludzie` and
+    `handel` apart, as often and in as many words; sorted by date, only articles where the
+    words stand together are listed (when there are any)."""
+    filler = " Na rynku działo się wiele, a pogoda była zmienna przez cały tydzień."
+    with Archive.open(tmp_path / "a", actor="test:relevance") as a:
+        scattered = [a.publish(title=f"Wiadomości dnia {i}", published=dt.date(2025, 12, i),
+                               body=f"Handel w sklepach. Rozmowy z ludźmi.{filler}")
+                     for i in range(1, 4)]
+        together = a.publish(title="Raport o przestępczości", published=dt.date(2015, 10, 17),
+                             body=f"Policja rozbiła grupę zajmującą się handlem ludźmi.{filler}")
+        for engine in ("numpy", "whoosh"):
+            for q in ("handel ludźmi", "handel ludzmi", "handlu ludźmi"):
+                hits = [h.id for h in a.search(q, engine=engine).hits]
+                assert hits[0] == together and set(scattered) <= set(hits), (q, engine)
+            by_date = a.search("handel ludźmi", sort="date", engine=engine)
+            assert [h.id for h in by_date.hits] == [together] and by_date.total == 1, engine
+            # no article has the words together: every article with both of them, newest first
+            assert [h.id for h in a.search("sklepach ludźmi", sort="date", engine=engine).hits] == scattered[::-1]

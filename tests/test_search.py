@@ -141,7 +141,8 @@ def test_snippets_show_original_forms(arc: Archive) -> None:
 
 def test_did_you_mean(arc: Archive) -> None:
     res = arc.search("samochót kradziesz")
-    assert res.total == 0 and res.suggestion == "samochód kradzieży"
+    # kradziesz: an sz for the ż of kradzież (one letter less, a diacritic), not kradzieży (two substitutions)
+    assert res.total == 0 and res.suggestion == "samochód kradzież"
     assert arc.search("handel ludźmi").suggestion is None
 
 
@@ -181,3 +182,13 @@ def test_cli_search_contract(tmp_path: Path) -> None:
     assert human.code == 0 and "Łódź" in human.out
     assert run_cli(archive, "search", "x", "--status", "gone").code == 2
     assert run_cli(archive, "search", "x", "--since", "yesterday").code == 2
+
+
+def test_phrase_slop_survives_planning(tmp_path: Path) -> None:
+    """A phrase's slop (`"…"~N`) reached the engines as slop 1: rebuilding the query tree for cached date
+    ranges dropped it (Whoosh's `apply` keeps only parts and boost)."""
+    with Archive.open(tmp_path / "s", actor="test:search") as a:
+        apart = a.publish(title="Raport", body="handel raz dwa trzy ludźmi")
+        for engine in ("numpy", "whoosh"):
+            assert apart not in {h.id for h in a.search('"handel ludźmi"', engine=engine).hits}
+            assert apart in {h.id for h in a.search('"handel ludźmi"~5', engine=engine).hits}, engine
