@@ -115,9 +115,10 @@ class _Extractor(HTMLParser):
                 self.zones[zone].append(s)
 
 
-def parse_html(data: bytes) -> ParsedArticle:
+def parse_html(data: bytes, charset: str | None = None) -> ParsedArticle:
+    """`charset`: what the server said (a crawled page's HTTP header); the page's own <meta> wins over it."""
     m = _CHARSET.search(data[:4096])
-    declared = m.group(1).decode("ascii", "replace") if m else None
+    declared = m.group(1).decode("ascii", "replace") if m else charset
     text = decode_text(data, declared)
     ex = _Extractor()
     ex.feed(text)
