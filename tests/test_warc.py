@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from archivist.archive import Archive
-from archivist.ingest.warc import Moved, Page, Revisit, Skipped, read_warc
+from archivist.ingest.warc import Broken, Moved, Page, Revisit, Skipped, read_warc
 from bench.warc import Crawl, page_html
 from store import events as ev
 from store.blobs import BlobStore
@@ -137,6 +137,17 @@ def test_a_damaged_tail_keeps_what_came_before(tmp_path: Path, cli) -> None:  # 
             o = r.json()["outcomes"][0]
             assert o["reason"].startswith(reason) and o["skipped"]["unreadable rest of the file"] == 1, o
             assert o["pages"] == 3 and o["skipped"].get("record cut short") == cut_short  # the 301 is last
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["warc", "warc.gz"])
+def test_a_crawl_of_one_page_cut_short_records_no_half_page(gz: bool, tmp_path: Path) -> None:
+    out = io.BytesIO()
+    Crawl(out, gz=gz).response(PAGE, page_html("Kradzież w sklepie", BODY, "2023-03-14", "KGP"))
+    path = tmp_path / "one.warc"
+    path.write_bytes(out.getvalue()[:-200])  # the only record, at byte 0, cut short
+    with open(path, "rb") as f:
+        items = list(read_warc(f, max_page_bytes=1 << 20))
+    assert [type(i) for i in items] == [Skipped, Broken] and items[0] == Skipped("record cut short")
 
 
 def test_the_reader_streams_and_reports_progress(tmp_path: Path) -> None:

@@ -91,8 +91,9 @@ def read_warc(f: BinaryIO, *, max_page_bytes: int, total: int | None = None,
             if problem is None:
                 yield held
             else:
-                yield Skipped("record cut short") if problem[0] < 0 else held
-                yield Broken(abs(problem[0]), problem[1])
+                cut, offset, reason = problem
+                yield Skipped("record cut short") if cut else held
+                yield Broken(offset, reason)
             return
         except Exception as exc:  # noqa: BLE001 — the library's errors for bad bytes are plain OSErrors
             if held is None:
@@ -108,11 +109,11 @@ def read_warc(f: BinaryIO, *, max_page_bytes: int, total: int | None = None,
             progress(min(f.tell(), total), total)
 
 
-def _tail_problem(f: BinaryIO, last: int, total: int) -> tuple[int, str] | None:
+def _tail_problem(f: BinaryIO, last: int, total: int) -> tuple[bool, int, str] | None:
     """What is wrong with the end of the file, whose last record the library read starts at `last` — it
     stops quietly at bytes it cannot parse and hands a cut-short last record over as if whole. None when the
-    last record ends where the file does; else (-offset, why) when that record is cut short, or (offset, why)
-    for bytes after it that are no record."""
+    last record ends where the file does; else (True, offset, why) when that record is cut short, or
+    (False, offset, why) for bytes after it that are no record."""
     f.seek(0)
     gz = f.read(2) == b"\x1f\x8b"
     f.seek(last)
@@ -124,7 +125,7 @@ def _tail_problem(f: BinaryIO, last: int, total: int) -> tuple[int, str] | None:
         while not z.eof:
             chunk = z.unconsumed_tail or f.read(1 << 16)
             if not chunk:
-                return -last, f"cut short: the last record, at byte {last:,}, is incomplete"
+                return True, last, f"cut short: the last record, at byte {last:,}, is incomplete"
             z.decompress(chunk, 1 << 16)
         end = f.tell() - len(z.unused_data)
     else:
@@ -138,10 +139,10 @@ def _tail_problem(f: BinaryIO, last: int, total: int) -> tuple[int, str] | None:
         m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
         end = last + len(head) + (int(m.group(1)) if m else 0) + 4
         if end > total:
-            return -last, f"cut short: the last record, at byte {last:,}, is incomplete"
+            return True, last, f"cut short: the last record, at byte {last:,}, is incomplete"
     f.seek(end)
     if f.read(4096).strip(b"\r\n\t \x00"):
-        return end, f"damaged after byte {end:,}: what follows is not a WARC record"
+        return False, end, f"damaged after byte {end:,}: what follows is not a WARC record"
     return None
 
 
