@@ -246,17 +246,21 @@ def ingest(path: Path) -> None:
         root = Path(__file__).resolve().parents[1]
         archive = Path(tmp) / "a"
         t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "archivist.cli", "--archive", str(archive), "ingest",
-                                 "--json", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
-        recording_peak, last_head, recorded_at = 0, 0, t
-        while proc.poll() is None:
-            time.sleep(1)
-            rss = _rss_kb(proc.pid)
-            head = _head(archive)
-            if head != last_head or head == 0:
-                recording_peak = max(recording_peak, rss)
-                last_head, recorded_at = head, time.perf_counter()
-        stdout, stderr = proc.communicate()
+        # files, not pipes: the report (every article id) would fill a pipe and stall the child
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen([sys.executable, "-m", "archivist.cli", "--archive", str(archive), "ingest",
+                                     "--json", str(path)], stdout=out, stderr=err, cwd=root)
+            recording_peak, last_head, recorded_at = 0, 0, t
+            while proc.poll() is None:
+                time.sleep(1)
+                rss = _rss_kb(proc.pid)
+                head = _head(archive)
+                if head != last_head or head == 0:
+                    recording_peak = max(recording_peak, rss)
+                    last_head, recorded_at = head, time.perf_counter()
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
         secs = time.perf_counter() - t
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         if proc.returncode != 0:
