@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
@@ -353,16 +353,26 @@ class Archive:
 
     def ingest_files(self, files: Iterable[tuple[Path, Sequence[str]]], *, via: str = "api",
                      max_bytes: int = MAX_BYTES, actor: str | None = None,
-                     progress: Callable[[FileOutcome], None] | None = None) -> IngestSummary:
-        """Ingest files (each with the tags its folders give it) as one bulk load, in batches."""
+                     progress: Callable[[FileOutcome], None] | None = None, max_warc_bytes: int | None = None,
+                     warc_progress: Callable[[int, int], None] | None = None) -> IngestSummary:
+        """Ingest files (each with the tags its folders give it) as one bulk load, in batches. WARC crawls
+        have their own size limit (`max_warc_bytes`) and report `warc_progress(bytes done, bytes total)`."""
         from archivist.ingest.service import Ingestor
+        from archivist.ingest.warc import MAX_WARC_BYTES
 
         self.require_writable()
-        return Ingestor(self, via=via, max_bytes=max_bytes, actor=actor).run(files, progress=progress)
+        return Ingestor(self, via=via, max_bytes=max_bytes, actor=actor,
+                        max_warc_bytes=max_warc_bytes or MAX_WARC_BYTES,
+                        warc_progress=warc_progress).run(files, progress=progress)
 
     def keep_bytes(self, data: bytes) -> str:
         """Keep a file's original bytes (content-addressed); durable once `record_sources` returns."""
         return self.blobs.put(data, sync=False)
+
+    def keep_file(self, f: BinaryIO, *, progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+        """Keep the rest of the open file `f` as a stream (a crawl too large to hold): (digest, size); durable
+        once `record_sources` returns."""
+        return self.blobs.put_file(f, sync=False, progress=progress)
 
     def knows_source(self, digest: str) -> bool:
         return digest in self.refresh().sources

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import TextIO
 
 from rich.console import Console
@@ -103,3 +103,22 @@ def progress_of(label: str, *, unit: str = "", stream: TextIO | None = None) -> 
     def start(total: int | None) -> AbstractContextManager[Advance]:
         return progress(label, total, unit=unit, stream=stream)
     return start
+
+
+@contextmanager
+def progress_of_totals(label: str, *, unit: str = "", stream: TextIO | None = None) -> Iterator[Callable[[int, int], None]]:
+    """For work that reports `(done so far, total)` (a WARC crawl: `Archive.ingest_files(warc_progress=…)`): a
+    bar per piece of work -- a new total, or a count that starts again, begins the next one."""
+    bars = ExitStack()
+    state: list = [None, 0, _nothing]  # type: ignore[type-arg] # total, done, advance
+
+    def report(done: int, total: int) -> None:
+        if total != state[0] or done < state[1]:
+            bars.close()
+            state[:] = [total, 0, bars.enter_context(progress(label, total, unit=unit, stream=stream))]
+        state[2](done - state[1])
+        state[1] = done
+    try:
+        yield report
+    finally:
+        bars.close()

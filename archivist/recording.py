@@ -45,6 +45,9 @@ class SourceFile(msgspec.Struct, kw_only=True):
     result: ParseResult | None = None
     reason: str | None = None  # rejected, with this reason
     tags: tuple[str, ...] = ()  # from the folders the file was found in
+    # False for a part of a large file (a WARC crawl) recorded in several batches: its pages and relocations
+    # without the file's SourceReceived, which comes with the last part, once every page is recorded.
+    receipt: bool = True
 
 
 def parsed_article_id(a: ParsedArticle) -> str:
@@ -73,8 +76,10 @@ def record_sources(archive: Archive, files: Sequence[SourceFile], *, actor: str 
     archive.refresh()
     portals: set[tuple[str, str]] = set()  # prefix rules this batch records (pages of one old portal)
     planned = [_plan(archive, f, portals) for f in files]
+    requests = [r for _, reqs in planned for r in reqs]
     try:
-        archive.append([r for _, reqs in planned for r in reqs], actor=actor)
+        if requests:  # a part of a crawl whose pages were all recorded before appends nothing
+            archive.append(requests, actor=actor)
         return [o for o, _ in planned]
     except errors.ConflictError:
         return [_commit_alone(archive, f, actor) for f in files]
@@ -104,7 +109,7 @@ def _plan(archive: Archive, f: SourceFile, portals: set[tuple[str, str]]) -> tup
     st = archive.state
     outcome = FileOutcome(file=name, digest=digest, result=DUPLICATE)
     requests = [AppendRequest(ev.source_stream(digest), [
-        ev.SourceReceived(digest=digest, file_name=name, size=size, via=f.via)])]
+        ev.SourceReceived(digest=digest, file_name=name, size=size, via=f.via)])] if f.receipt else []
     seen_here: set[str] = set()
     for art in result.articles:
         aid = parsed_article_id(art)

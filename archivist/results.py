@@ -136,6 +136,11 @@ class FileOutcome(msgspec.Struct, kw_only=True):
     relocations: int = 0
     reason: str | None = None
     known: bool = False  # the log already had these bytes: a re-drop (rejected again with its first reason)
+    # a WARC crawl (see `archivist.ingest.crawl`): HTML pages read, records that added nothing (revisits,
+    # pages and redirects recorded before), and the records passed over, by kind (image, css, request, …)
+    pages: int = 0
+    duplicates: int = 0
+    skipped: dict[str, int] = {}
 
 
 class IngestSummary(msgspec.Struct, kw_only=True):

@@ -38,3 +38,14 @@ VERSION_WORDS = (
 
 def revision(n: int, of: int) -> str:
     return f"revision {n} of {of}"
+
+
+def crawl_report(pages: int, new: int, revised: int, relocations: int, duplicates: int,
+                 skipped: dict[str, int]) -> str:
+    """What a WARC crawl gave, one line for `ingest` and `watch`: `12 pages (10 new, 1 revised),
+    2 relocations, 3 duplicates; skipped 40 image, 12 request`."""
+    line = plural(pages, "page") + (f" ({new} new, {revised} revised)" if pages else "")
+    line += f", {plural(relocations, 'relocation')}, {plural(duplicates, 'duplicate')}"
+    if skipped:
+        line += "; skipped " + ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items(), key=lambda kv: -kv[1]))
+    return line

@@ -41,6 +41,7 @@ from archivist.archive import Archive
 from archivist.ingest.paths import files_under, folder_tag, is_candidate
 from archivist.ingest.registry import MAX_BYTES
 from archivist.ingest.service import Ingestor
+from archivist.ingest.warc import MAX_WARC_BYTES
 from archivist.results import REJECTED, FileOutcome
 from archivist.textutil import plural
 
@@ -68,6 +69,9 @@ class WatchOutcome(msgspec.Struct, kw_only=True):
     moved_to: str | None = None  # relative to the inbox
     known: bool = False  # the log already had these bytes (a re-drop, or a restart after a crash)
     at: dt.datetime
+    pages: int = 0  # a WARC crawl: see `FileOutcome`
+    duplicates: int = 0
+    skipped: dict[str, int] = {}
 
 
 class WatchLog(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -98,6 +102,7 @@ class Watcher:
 
     def __init__(self, archive: Archive, inbox: Path, *, settle: float = 1.0, rescan: float = 30.0,
                  poll: float | None = None, max_bytes: int = MAX_BYTES, batch_files: int = 100,
+                 max_warc_bytes: int = MAX_WARC_BYTES,
                  report: Callable[[WatchOutcome], None] | None = None,
                  log: Callable[[WatchLog], None] | None = None) -> None:
         self.archive = archive
@@ -106,6 +111,7 @@ class Watcher:
         self.rescan = max(0.1, rescan)
         self.poll = poll
         self.max_bytes = max_bytes
+        self.max_warc_bytes = max_warc_bytes
         self.batch_files = max(1, batch_files)
         self.report = report or (lambda o: None)
         self.log = log or (lambda line: None)
@@ -372,7 +378,8 @@ class Watcher:
                 self._note("error", "ingest", f"{_describe(exc)}; will retry at the next rescan", file=name)
 
     def _commit(self, todo: Sequence[tuple[Path, str, tuple[str, ...], Signature]]) -> None:
-        ing = Ingestor(self.archive, via="watch", max_bytes=self.max_bytes, batch_files=len(todo) + 1)
+        ing = Ingestor(self.archive, via="watch", max_bytes=self.max_bytes, batch_files=len(todo) + 1,
+                       max_warc_bytes=self.max_warc_bytes)
         outcomes: dict[str, FileOutcome] = {}
         taken: list[tuple[Path, str, tuple[str, ...], Signature]] = []
         for item in todo:
@@ -409,7 +416,8 @@ class Watcher:
             return
         out = WatchOutcome(file=rel.as_posix(), result=result, digest=o.digest, articles=list(o.articles),
                            new=o.new, revised=o.revised, unchanged=o.unchanged, relocations=o.relocations,
-                           reason=reason, tags=list(tags), known=o.known, at=_now())
+                           reason=reason, tags=list(tags), known=o.known, at=_now(), pages=o.pages,
+                           duplicates=o.duplicates, skipped=dict(o.skipped))
         if now_sig is not None:
             try:
                 if result == REJECTED:

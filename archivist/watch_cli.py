@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from archivist.cli_common import emit_json, json_encoder, open_archive, out
-from archivist.textutil import plural, printable
+from archivist.textutil import crawl_report, plural, printable
 
 if TYPE_CHECKING:  # the watcher (and watchdog) load only when `watch` runs
     from archivist.watch import WatchLog, WatchOutcome
@@ -42,6 +42,7 @@ def _positive_seconds(text: str) -> float:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from archivist.ingest.registry import MAX_BYTES
+    from archivist.ingest.warc import MAX_WARC_BYTES
     from archivist.watch import Watcher, install_signal_handlers
 
     def report(o: WatchOutcome) -> None:
@@ -64,6 +65,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         inbox = Path(args.inbox) if args.inbox else a.inbox
         watcher = Watcher(a, inbox, settle=args.settle, rescan=args.rescan, poll=args.poll,
                           max_bytes=int(args.max_mb * 1024 * 1024) if args.max_mb else MAX_BYTES,
+                          max_warc_bytes=int(args.max_warc_gb * 1024**3) if args.max_warc_gb else MAX_WARC_BYTES,
                           report=report, log=log)
         restore = install_signal_handlers(watcher)
         try:
@@ -78,6 +80,8 @@ def _human(o: WatchOutcome) -> Text:
     if o.relocations:
         what = ", ".join(x for x in (what, plural(o.relocations, "relocation")) if x)
     line = f"{o.result:<9} {o.file}"
+    if o.pages or o.skipped:  # a WARC crawl
+        what = crawl_report(o.pages, o.new, o.revised, o.relocations, o.duplicates, o.skipped)
     if what:
         line += f" ({what})"
     if o.reason:
@@ -128,4 +132,6 @@ def arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--rescan", type=_positive_seconds, default=30.0, metavar="SECONDS",
                     help="look through the whole inbox this often, for missed events (default 30)")
     sp.add_argument("--max-mb", type=float, default=None, help="size limit per file (default 20 MB)")
+    sp.add_argument("--max-warc-gb", type=float, default=None,
+                    help="size limit per WARC crawl, which is streamed (default 20 GB)")
     sp.add_argument("--actor", help=argparse.SUPPRESS)

@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -23,6 +23,7 @@ from store.fileops import DEFAULT_OPS, FileOps
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _FANOUT = re.compile(r"[0-9a-f]{2}")
 _TEMP = re.compile(r"\.tmp-\d+-[0-9a-f]{16}")
+INCOMING = "incoming"  # `put_file`'s temp files, before their digest is known
 TEMP_MAX_AGE = 3600.0  # seconds; a put never takes this long, so an older temp file is a crash leftover
 
 
@@ -163,10 +164,7 @@ class BlobStore(BlobChecks):
             try:
                 if final.stat().st_size == len(data):
                     # Another put may have renamed it in without having fsynced the directory yet.
-                    if sync:
-                        self.ops.fsync_dir(final.parent)
-                    else:
-                        self._unsynced = True
+                    self._durable(final.parent, sync)
                     return digest
             except FileNotFoundError:
                 pass
@@ -181,10 +179,7 @@ class BlobStore(BlobChecks):
                 os.close(fd)
             self.ops.replace(tmp, final)
             tmp = None
-            if sync:
-                self.ops.fsync_dir(final.parent)
-            else:
-                self._unsynced = True
+            self._durable(final.parent, sync)
         except OSError as exc:
             if tmp is not None:
                 try:
@@ -193,6 +188,61 @@ class BlobStore(BlobChecks):
                     pass
             raise _blob_error(digest, "store", exc) from exc
         return digest
+
+    def put_file(self, f: BinaryIO, *, sync: bool = True, chunk: int = 1 << 20,
+                 progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+        """Store the rest of the open file `f` and return (digest, size), never holding more than `chunk`
+        bytes: the digest is computed while the bytes are copied to a temp file in `INCOMING` (the digest, and
+        so the blob's folder, is known only at the end), which is then renamed into place (or dropped, when
+        that blob is already stored). `progress(bytes copied)`."""
+        incoming = self.root / INCOMING
+        incoming.mkdir(parents=True, exist_ok=True)
+        tmp = incoming / f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
+        placed = False
+        h = hashlib.sha256()
+        size = 0
+        digest = "?"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                while data := f.read(chunk):
+                    h.update(data)
+                    self.ops.write_all(fd, data)
+                    size += len(data)
+                    if progress is not None:
+                        progress(size)
+                if sync:
+                    self.ops.fsync(fd)
+            finally:
+                os.close(fd)
+            digest = h.hexdigest()
+            final = self.path(digest)
+            try:
+                if final.stat().st_size == size:  # already stored: the temp file goes (in `finally`)
+                    self._durable(final.parent, sync)
+                    return digest, size
+            except FileNotFoundError:
+                pass
+            self._make_dirs(final.parent, sync)
+            self.ops.replace(tmp, final)
+            placed = True
+            self._durable(final.parent, sync)
+        except OSError as exc:
+            raise _blob_error(digest, "store", exc) from exc
+        finally:
+            if not placed:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        return digest, size
+
+    def _durable(self, folder: Path, sync: bool) -> None:
+        """A new entry in `folder` is made durable now, or (`sync=False`) by the next `sync()`."""
+        if sync:
+            self.ops.fsync_dir(folder)
+        else:
+            self._unsynced = True
 
     def sync(self) -> None:
         """Make every `put(sync=False)` since the last call durable (files, renames and new folders)."""
@@ -230,20 +280,22 @@ class BlobStore(BlobChecks):
     def _sweep_temp_files(self) -> None:
         """Remove temp files older than TEMP_MAX_AGE left by crashed puts; touch nothing else."""
         cutoff = time.time() - TEMP_MAX_AGE
+        folders = [self.root / INCOMING]
         for top in self._subdirs(self.root):
-            for sub in self._subdirs(top):
-                try:
-                    entries = list(os.scandir(sub))
-                except FileNotFoundError:
+            folders += self._subdirs(top)
+        for sub in folders:
+            try:
+                entries = list(os.scandir(sub))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                if not _TEMP.fullmatch(entry.name):
                     continue
-                for entry in entries:
-                    if not _TEMP.fullmatch(entry.name):
-                        continue
-                    try:
-                        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
-                            os.unlink(entry.path)
-                    except OSError:
-                        pass
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
 
     @staticmethod
     def _subdirs(parent: Path) -> list[Path]:

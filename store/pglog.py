@@ -33,7 +33,7 @@ import itertools
 import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import psycopg
@@ -547,6 +547,9 @@ class PgLog(Log):
         self._listening = False
 
 
+MAX_BLOB_BYTES = (1 << 30) - 1  # PostgreSQL's largest bytea value
+
+
 class PgBlobStore(BlobChecks):
     """The original bytes in the same database, content-addressed by SHA-256, behind `BlobStore`'s interface.
 
@@ -632,6 +635,22 @@ class PgBlobStore(BlobChecks):
         if sync or self._pending_bytes >= BLOB_BUFFER_BYTES:
             self.sync()
         return digest
+
+    def put_file(self, f: BinaryIO, *, sync: bool = True, chunk: int = 1 << 20,
+                 progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+        """`BlobStore.put_file`: the rest of the open file `f`, (digest, size). A row holds its bytes whole, so
+        they are read whole: at most 1 GB, PostgreSQL's limit for one value (a larger crawl is refused)."""
+        parts: list[bytes] = []
+        size = 0
+        while data := f.read(chunk):
+            size += len(data)
+            if size > MAX_BLOB_BYTES:
+                raise BlobError("a team archive keeps originals of at most 1 GB (PostgreSQL's limit for one "
+                                "value): split the file, or ingest it into a folder archive")
+            parts.append(data)
+            if progress is not None:
+                progress(size)
+        return self.put(b"".join(parts), sync=sync), size
 
     def sync(self) -> None:
         """Write every held blob in one transaction; they are durable when it returns."""

@@ -346,7 +346,8 @@ def test_json_output_shape(cli) -> None:  # type: ignore[no-untyped-def]
     assert set(s) == {"files", "ingested", "revised", "duplicate", "rejected", "relocations", "outcomes"}
     (o,) = s["outcomes"]
     assert set(o) == {"file", "digest", "result", "articles", "new", "revised", "unchanged", "relocations",
-                      "reason", "known"}
+                      "reason", "known", "pages", "duplicates", "skipped"}  # the last three: WARC crawls
+    assert (o["pages"], o["duplicates"], o["skipped"]) == (0, 0, {})
     assert o["file"] == "artykuly.json" and o["result"] == "ingested" and o["new"] == 2 and len(o["articles"]) == 2
     assert len(o["digest"]) == 64 and o["reason"] is None
     missing = cli("ingest", "/nie/ma/takiego/pliku")

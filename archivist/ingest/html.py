@@ -115,15 +115,17 @@ class _Extractor(HTMLParser):
                 self.zones[zone].append(s)
 
 
-def html_text(data: bytes) -> str:
-    """A page's text: its bytes decoded by the charset its `<meta>` declares, else as `decode_text` finds."""
+def html_text(data: bytes, charset: str | None = None) -> str:
+    """A page's text: its bytes decoded by the charset its `<meta>` declares, else by `charset` (what the server
+    said: a crawled page's HTTP header), else as `decode_text` finds."""
     m = _CHARSET.search(data[:4096])
-    declared = m.group(1).decode("ascii", "replace") if m else None
+    declared = m.group(1).decode("ascii", "replace") if m else charset
     return decode_text(data, declared)
 
 
-def parse_html(data: bytes) -> ParsedArticle:
-    text = html_text(data)
+def parse_html(data: bytes, charset: str | None = None) -> ParsedArticle:
+    """`charset`: what the server said (a crawled page's HTTP header); the page's own <meta> wins over it."""
+    text = html_text(data, charset)
     ex = _Extractor()
     ex.feed(text)
     ex.close()

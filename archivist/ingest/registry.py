@@ -6,12 +6,15 @@ import csv
 import io
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
+
 from .decode import decode_text
 from .html import html_text, parse_html
 from .model import MAX_BYTES, ParsedRelocation, ParseResult, Rejected
 from .records import parse_csv, parse_json, parse_jsonl, set_field_limit, sniff_delimiter
 from .redirects import REDIRECT_SUFFIXES, parse_redirects, redirect_columns
 from .text import parse_text
+from .urls import normalize_url
 
 SUPPORTED_SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv", ".tsv")
 
@@ -21,7 +24,7 @@ def parse(file_name: str, data: bytes, *, max_bytes: int = MAX_BYTES) -> ParseRe
     name = file_name.lower()
     suffix = next((s for s in SUPPORTED_SUFFIXES if name.endswith(s)), None)
     if len(data) > max_bytes:
-        raise Rejected(f"file is {_size(len(data))}, over the {_size(max_bytes)} limit")
+        raise Rejected(f"file is {human_size(len(data))}, over the {human_size(max_bytes)} limit")
     if suffix is None:
         dot = name.rfind(".")
         shown = f"'{file_name[dot:]}'" if dot > 0 else "without a suffix"
@@ -46,6 +49,24 @@ def source_text(file_name: str, data: bytes) -> str:
     if file_name.lower().endswith((".html", ".htm")):
         return html_text(data)
     return decode_text(data)
+
+
+def parse_page(url: str, data: bytes, charset: str | None = None) -> ParseResult:
+    """One crawled page (a WARC response): the HTML parser, as for a dropped page, except that the address is
+    the one the crawler fetched. Raises `Rejected` (a page without an article) and nothing else."""
+    try:
+        address = normalize_url(url)
+    except ValueError as e:
+        raise Rejected(f"not a web address: {e}") from None
+    try:
+        article = parse_html(data, charset)
+    except Rejected:
+        raise
+    except RecursionError:
+        raise Rejected("page is nested too deeply to parse") from None
+    except Exception as e:  # noqa: BLE001 — as in `parse`: a parser bug must not stop the whole crawl
+        raise Rejected(f"parser failed unexpectedly ({type(e).__name__}: {e})") from None
+    return _portal_moves(ParseResult(articles=(msgspec.structs.replace(article, url=address),)))
 
 
 def _dispatch(name: str, suffix: str, data: bytes, max_bytes: int) -> ParseResult:
@@ -94,7 +115,9 @@ def _portal_moves(result: ParseResult) -> ParseResult:
     return ParseResult(articles=result.articles, relocations=tuple(found))
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    if n >= 1024**3:
+        return f"{n / 1024**3:.1f} GB"
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MB"
     if n >= 1024:

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archivist import errors
+from archivist.ingest.crawl import Progress, record_crawl
 from archivist.ingest.model import Rejected
 from archivist.ingest.paths import Refused, open_dropped, read_all
 from archivist.ingest.paths import walk as walk  # the CLI's and the benchmarks' way in
-from archivist.ingest.registry import MAX_BYTES, parse
+from archivist.ingest.registry import MAX_BYTES, human_size, parse
+from archivist.ingest.warc import MAX_WARC_BYTES, is_warc
 from archivist.recording import SourceFile, parsed_article_id, repeat_outcome
 from archivist.results import DUPLICATE, INGESTED, REJECTED, REVISED, FileOutcome, IngestSummary
+from store.blobs import BlobError
 
 if TYPE_CHECKING:
     from archivist.archive import Archive
@@ -35,10 +38,13 @@ class Ingestor:
     """Reads and parses files, and hands them to the archive (`Archive.record_sources`) in batches."""
 
     def __init__(self, archive: Archive, *, via: str = "cli", max_bytes: int = MAX_BYTES,
-                 batch_files: int = 200, actor: str | None = None) -> None:
+                 batch_files: int = 200, actor: str | None = None, max_warc_bytes: int = MAX_WARC_BYTES,
+                 warc_progress: Progress | None = None) -> None:
         self.archive = archive
         self.via = via
         self.max_bytes = max_bytes
+        self.max_warc_bytes = max_warc_bytes
+        self.warc_progress = warc_progress  # (bytes done, bytes total) while a WARC crawl is recorded
         self.batch_files = batch_files
         self.actor = actor
         self._pending: list[SourceFile] = []
@@ -61,6 +67,8 @@ class Ingestor:
         except OSError as exc:
             raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
         size = st.st_size
+        if is_warc(name):
+            return self._add_crawl(path, fd, size, name, tags)
         if size > max(self.max_bytes, KEEP_OVERSIZED):
             os.close(fd)
             raise errors.InputRejected(
@@ -71,6 +79,23 @@ class Ingestor:
         except OSError as exc:
             raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
         return self.add_bytes(name, data, tags, size=size)
+
+    def _add_crawl(self, path: Path, fd: int, size: int, name: str, tags: Sequence[str]) -> FileOutcome:
+        """A WARC crawl: recorded at once in its own batches (see `crawl.record_crawl`), after the files
+        queued before it; returns its committed outcome."""
+        with os.fdopen(fd, "rb") as f:
+            if size > self.max_warc_bytes:
+                raise errors.InputRejected(
+                    f"{path}: crawl is {human_size(size)}, over the {human_size(self.max_warc_bytes)} limit for "
+                    "WARC files (--max-warc-gb); not recorded")
+            self.flush()
+            try:
+                return record_crawl(self.archive, f, name=name, size=size, via=self.via, tags=tags,
+                                    actor=self.actor, max_page_bytes=self.max_bytes, progress=self.warc_progress)
+            except BlobError:
+                raise
+            except OSError as exc:
+                raise errors.InputRejected(f"{path}: cannot be read: {exc.strerror or exc}") from exc
 
     def add_bytes(self, name: str, data: bytes | tuple[str, int], tags: Sequence[str] = (),
                   *, size: int | None = None) -> FileOutcome | None:
