@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import pickle
 import threading
 import zlib
@@ -94,7 +95,10 @@ class TermPositions:
         if ti.is_inlined():
             raise LayoutError("inlined postings")
         self.offset = ti.extent()[0]
-        self.key = f"{reader.segment().segment_id()}:{self.offset}"
+        # the block cache outlives readers: keyed by the postings file itself, not the segment's name (a random
+        # name, which can repeat between indexes -- hypothesis seeds `random` for each example)
+        pst_buffer(reader)
+        self.key = f"{reader.__dict__['_archivist_pst']['file']}:{self.offset}"
         self._blocks: list[tuple[int, int, int]] | None = None  # (data start, data end, compression)
         self._ends: np.ndarray | None = None  # cumulative posting counts
 
@@ -197,5 +201,7 @@ def pst_buffer(reader):  # type: ignore[no-untyped-def]
         if path is None:
             raise LayoutError("no postings file")
         with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            cache["file"] = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
             buf = cache["buf"] = memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
     return buf

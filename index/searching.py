@@ -530,7 +530,8 @@ def search_all(
         raise QueryError("limit and offset cannot be negative")
     q, views = plan(text, statuses, since, until, publisher, tags, as_of, include_withdrawn)
     s = index.searcher()
-    matched, top = execute(index, s, q, views, sort, max(s.doc_count_all(), 1), engine)
+    queries = date_sorted_queries(text, q) if sort != "relevance" else [q]  # as `search` does
+    q, matched, top = execute_first(index, s, queries, views, sort, max(s.doc_count_all(), 1), engine)
     top = top[offset:] if limit is None else top[offset: offset + limit]
 
     def hits() -> Iterator[SearchHit]:
