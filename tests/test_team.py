@@ -206,3 +206,35 @@ def test_a_role_without_grants_is_refused_in_one_line(pg_cluster: Cluster, team:
     url = team["reader"].replace(READER, "archivist_nobody")
     r = run_cli(tmp_path / "n", "init", "--store", url)
     assert r.code == 2 and "refused" in r.err and "permission denied" in r.err and "Traceback" not in r.err, r.err
+
+
+def test_the_tui_shows_another_machines_arrival_within_seconds(team: dict[str, str], tmp_path: Path) -> None:
+    """Issue 12: an archivist's TUI on one machine shows what another machine records, without a restart."""
+    import asyncio
+    import datetime as dt
+    import time
+
+    from test_tui import SIZE, result_ids, settle
+
+    from tui.app import make_app
+
+    a, b = _machine(tmp_path, "a", team["writer"]), _machine(tmp_path, "b", team["writer"])
+    with Archive.open(b, actor="test:b") as other:
+        other.publish(title="Pierwszy komunikat", body="Treść pierwsza.", published=dt.date(2020, 1, 1))
+
+    async def run() -> None:
+        app = make_app(a)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            assert len(result_ids(app)) == 1
+            with Archive.open(b, actor="watch:b") as other:
+                new = other.publish(title="Nowy komunikat z drugiej maszyny", body="Świeżo przyjęty plik.",
+                                    published=dt.date(2030, 1, 1))
+            t0 = time.monotonic()
+            while new not in result_ids(app) and time.monotonic() - t0 < 10:
+                await asyncio.sleep(0.1)
+                await pilot.pause()
+            assert result_ids(app)[0] == new, "the other machine's article never appeared"
+            assert time.monotonic() - t0 < 5  # polled each second; generous for a shared CI machine
+
+    asyncio.run(run())
