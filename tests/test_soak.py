@@ -13,6 +13,10 @@ from bench import soak
 
 @pytest.mark.slow
 def test_watcher_searchers_and_actions_at_once(tmp_path: Path) -> None:
+    from bench.corpus_gen import CORPUS
+
+    if not CORPUS.is_file():
+        pytest.skip(f"the shared news corpus is absent ({CORPUS})")
     lines: list[str] = []
     figures = soak.soak(tmp_path, articles=300, files=300, burst=10, pause=0.3, log=lines.append)
     soak.report(figures, out=lines.append)
