@@ -5,14 +5,20 @@
         for hit in a.search("handlu ludzmi").hits: ...
 """
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-
 from archivist.archive import Archive
 
-try:
-    __version__ = _version("archivist")  # one source: pyproject.toml's version, as installed
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "unknown (not installed)"
-
 __all__ = ["Archive", "__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # `__version__` is read when asked for: importlib.metadata costs ~50 ms of every command's start-up
+    if name != "__version__":
+        raise AttributeError(f"module 'archivist' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("archivist")  # one source: pyproject.toml's version, as installed
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        value = "unknown (not installed)"
+    globals()["__version__"] = value
+    return value

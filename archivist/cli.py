@@ -25,7 +25,7 @@ import msgspec
 from rich.table import Table
 from rich.text import Text
 
-from archivist import __version__, cli_ingest, cli_saved, cli_search, cli_tui, errors, watch_cli
+from archivist import cli_ingest, cli_saved, cli_search, cli_tui, errors, watch_cli
 from archivist.addresses import AddressError, normalize_url
 from archivist.batch import PAST
 from archivist.charts import bar
@@ -615,6 +615,19 @@ class UsageFailure(Exception):
         self.prog = prog
 
 
+class _Version(argparse.Action):
+    """`--version`: argparse's own action, except that the version is looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # type: ignore[no-untyped-def]
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        import archivist
+
+        parser._print_message(f"archivist {archivist.__version__}\n", sys.stdout)
+        parser.exit()
+
+
 class Parser(argparse.ArgumentParser):
     """Usage errors are one line with a hint, not argparse's whole usage text."""
 
@@ -654,8 +667,7 @@ def build_parser() -> Parser:
                       "0 ok, 1 not found, 2 usage, query or permission error (e.g. recording in an archive you may "
                       "only read), 3 input rejected, 4 integrity problem, "
                       "5 conflict.")
-    p.add_argument("--version", action="version", version=f"archivist {__version__}",
-                   help="print the version and exit")
+    p.add_argument("--version", action=_Version, help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     parsers: dict[str, argparse.ArgumentParser] = {"": p}
     for c in COMMANDS:

@@ -107,7 +107,7 @@ def test_a_search_does_not_load_the_parsers(tmp_path: Path) -> None:
     code = (f"import sys; from archivist.archive import Archive; a = Archive.open({str(tmp_path)!r}); "
             "a.publish(title='Pożar', body='Strażacy gasili pożar.'); a.search('pożar'); "
             "print(','.join(m for m in sys.modules if m.startswith('archivist.ingest.') and "
-            "m != 'archivist.ingest.model'))")
+            "m != 'archivist.ingest.model' or m == 'importlib.metadata'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ""
+    assert out.stdout.strip() == ""  # (nor importlib.metadata: `__version__` is looked up when asked for)

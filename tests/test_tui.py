@@ -485,6 +485,9 @@ async def test_help_lists_every_binding(archive_root: Path, ids: dict[str, str])
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app.screen.query_one("#help-keys", Static))
+        from importlib.metadata import version
+
+        assert app.screen.query_one("#help").border_title == f"Keys · archivist {version('archivist')}"
         for b in SearchScreen.BINDINGS + ArchivistApp.BINDINGS:
             assert b.description and b.description in text, b  # type: ignore[union-attr]
         await pilot.press("escape")

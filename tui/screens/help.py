@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from archivist import __version__
+import archivist
 from archivist.textutil import VERSION_WORDS
 from tui.commands import bindings_of
 
@@ -30,7 +30,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help") as box:
-            box.border_title = f"Keys · archivist {__version__}"
+            box.border_title = f"Keys · archivist {archivist.__version__}"
             box.border_subtitle = "esc closes"
             yield Static(self._table(), id="help-keys")
             yield Static(Text(QUERY_HELP, style="dim"), id="help-query")
