@@ -27,11 +27,14 @@ from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 
 from index.phrases import TermPositions, pair_matches, plain_parts, pst_buffer, tree
-from index.postings import FieldPostings, LayoutError, field_lengths, matcher_postings, segment_postings
-
-# Fields decoded into the sidecar: the text fields queries rank by and the keyword fields they filter on
-# (one posting per document). Terms of other fields (`id`, `docid`) are read through Whoosh when asked.
-DECODED = ("title", "body", "url", "publisher", "tag", "status", "year", "current")
+from index.postings import (
+    DECODED,
+    FieldPostings,
+    LayoutError,
+    field_lengths,
+    matcher_postings,
+    segment_postings,
+)
 
 Result = tuple[np.ndarray, np.ndarray]  # (bool mask, float64 scores) over the searcher's documents
 

@@ -34,6 +34,9 @@ from whoosh.util.numeric import _length_byte_cache
 
 SUFFIX = ".fastpostings"
 MAGIC = b"ARCHFP01"
+# Fields decoded into the sidecar: the text fields queries rank by and the keyword fields they filter on
+# (one posting per document). Terms of other fields (`id`, `docid`) are read through Whoosh when asked.
+DECODED = ("title", "body", "url", "publisher", "tag", "status", "year", "current")
 FORMAT = 3
 PARTS = ("terms", "toffs", "starts", "docs", "weights", "hashes", "horder")
 _INT = struct.Struct("!i")
@@ -209,11 +212,17 @@ def decode_field(reader, field: str, direct: bool = True) -> FieldPostings:  # t
             ids.extend(i)
             weights.extend(w)
         docs = np.asarray(ids, dtype=np.uint32)
+    return field_postings(terms, counts, docs, np.asarray(weights, dtype=np.float64))
+
+
+def field_postings(terms: list[bytes], counts: list[int], docs: np.ndarray, w64: np.ndarray) -> FieldPostings:
+    """One field's arrays from its terms in term order, each term's posting count, and the postings'
+    docnums and weights (float64) one term after another: what the decoder finds, and what the index
+    writer hands over when it writes a segment (the sidecar then costs no decoding)."""
     starts = np.zeros(len(terms) + 1, dtype=np.int64)
     np.cumsum(np.asarray(counts, dtype=np.int64), out=starts[1:])
     toffs = np.zeros(len(terms) + 1, dtype=np.int64)
     np.cumsum(np.asarray([len(t) for t in terms], dtype=np.int64), out=toffs[1:])
-    w64 = np.asarray(weights, dtype=np.float64)
     w32 = w64.astype(np.float32)
     wts = w32 if np.array_equal(w32.astype(np.float64), w64) else w64
     hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
@@ -238,8 +247,12 @@ def decode_segment(reader, fields: tuple[str, ...]) -> dict[str, FieldPostings]:
 def _identity(reader) -> dict:  # type: ignore[no-untyped-def, type-arg]
     seg = reader.segment()
     pst = _pst_path(reader)
-    return {"format": FORMAT, "segment": seg.segment_id(), "docs": seg.doc_count_all(),
-            "pst_size": pst.stat().st_size if pst is not None else None}
+    return identity(seg.segment_id(), seg.doc_count_all(), pst.stat().st_size if pst is not None else None)
+
+
+def identity(segment_id: str, docs: int, pst_size: int | None) -> dict:  # type: ignore[type-arg]
+    """What a sidecar must carry to be taken for its segment."""
+    return {"format": FORMAT, "segment": segment_id, "docs": docs, "pst_size": pst_size}
 
 
 def sidecar_path(reader) -> Path | None:  # type: ignore[no-untyped-def]
