@@ -88,6 +88,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def memory_now_mb() -> dict[str, float]:
+    """This process's resident memory now, split (Linux): anonymous (its own heap) and file-backed (pages of
+    memory-mapped index files: the kernel's page cache, shared with every other process and reclaimable)."""
+    out: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile"):
+                out[key] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return out
+
+
 def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
@@ -209,7 +223,8 @@ def phase_search(archive_dir: Path, rounds: int, days: int) -> dict:
     a.search("prezydent", limit=10)
     cached = (time.perf_counter() - t0) * 1000
     a.close()
-    return {"current": current, "as_of": as_of, "bare": bare, "rss_mb": peak_rss_mb(), "cached_ms": cached}
+    return {"current": current, "as_of": as_of, "bare": bare, "rss_mb": peak_rss_mb(), "cached_ms": cached,
+            "memory_now": memory_now_mb()}
 
 
 def phase_first(archive_dir: Path) -> dict:
@@ -402,6 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     def mark(ok: bool) -> str:
         return "✓" if ok else "✗"
 
+    # the issue's targets: at 100k p95 ≤ FTS5's and ≤ 30 ms, search RSS ≤ 1 GB; at 1M p95 ≤ 100 ms, RSS ≤ 2 GB
+    big = n >= 1_000_000
+    rss_target = 2048 if big else 1024
+    p95_ok, p95_target = (p95 <= 100, "≤ 100 ms") if big else (p95 <= f95 and p95 <= 30, "≤ FTS5 and ≤ 30 ms")
+    split = srch.get("memory_now") or {}
+    split_text = (f" (at the end: own heap {split['RssAnon']:,.0f} MB, mapped index files {split['RssFile']:,.0f} MB)"
+                  if "RssAnon" in split and "RssFile" in split else "")
+
     rows = [
         ("log-only ingest (Ingestor, 1000/append)", f"{ingest_rate:,.0f} art/s", "", ""),
         ("index build (catch_up from empty)", f"{build_rate:,.0f} art/s", f"{fts_rate:,.0f} art/s (FTS5)",
@@ -414,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         ("log size", f"{ingest['log_mb']:,.0f} MB", "", ""),
         ("query p50", f"{p50:.1f} ms", f"{f50:.1f} ms (FTS5)", f"×{p50 / f50:.1f}  ≤ 10 ms {mark(p50 <= 10)}"),
         ("query p95", f"{p95:.1f} ms", f"{f95:.1f} ms (FTS5)",
-         f"×{p95 / f95:.1f}  ≤ FTS5 and ≤ 30 ms {mark(p95 <= f95 and p95 <= 30)}"),
+         f"×{p95 / f95:.1f}  {p95_target} {mark(p95_ok)}"),
         ("  query p50 / p95 in CPU time", f"{c50:.1f} / {c95:.1f} ms", "", ""),
         ("  query p50 / p95 without snippets", f"{pct(flat(srch['bare']['times']), 0.5):.1f} / "
          f"{pct(flat(srch['bare']['times']), 0.95):.1f} ms", "(snippets: Whoosh's highlighter, 10 hits)", ""),
@@ -424,8 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         ("peak RSS: ingest / index build", f"{ingest['rss_mb']:,.0f} / {index['rss_mb']:,.0f} MB"
          f" (+ writer process {writers:,.0f} × 2)",
          f"{fts['rss_mb']:,.0f} MB (FTS5 build)", f"≤ 1024 {mark(max(ingest['rss_mb'], build_rss) <= 1024)}"),
-        ("peak RSS: search process", f"{srch['rss_mb']:,.0f} MB", f"{fsr['rss_mb']:,.0f} MB (FTS5)",
-         f"≤ 1024 {mark(srch['rss_mb'] <= 1024)}"),
+        ("peak RSS: search process", f"{srch['rss_mb']:,.0f} MB{split_text}", f"{fsr['rss_mb']:,.0f} MB (FTS5)",
+         f"≤ {rss_target} {mark(srch['rss_mb'] <= rss_target)}"),
         ("open → first result (fresh process)", f"{first['wall_s']:.2f} s",
          f"open+search {first['open_search_s']:.2f} s, imports {first['import_s']:.2f} s",
          f"≤ 0.5 s {mark(first['wall_s'] <= 0.5)}"),
