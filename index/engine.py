@@ -26,7 +26,7 @@ from whoosh import scoring
 from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 
-from index.phrases import TermPositions, pair_matches, plain_parts, pst_buffer, tree
+from index.phrases import TermPositions, chain_keys, pair_keys, plain_parts, position_keys, pst_buffer, tree
 from index.postings import (
     DECODED,
     FieldPostings,
@@ -242,44 +242,60 @@ class Executor:
     def _phrase(self, parts: list[tuple[str, list[bytes]]], slop: int, cand: np.ndarray) -> np.ndarray:
         """The candidates whose word positions satisfy Whoosh's span rule for the phrase."""
         mask = np.zeros(self.size, dtype=bool)
+        at_once = (len(parts) == 2 and slop <= 8) or slop == 1
         for seg in self.segments:
             local = np.flatnonzero(cand[seg.offset:seg.offset + seg.n])
             if not len(local):
                 continue
             buf = pst_buffer(seg.reader)
             cache = seg.reader.__dict__.setdefault("_archivist_positions", {})
+
+            def term_positions(field: str, tbytes: bytes) -> TermPositions | None:
+                p = seg.term(field, tbytes)  # noqa: B023 - used within this iteration only
+                if p is None or not len(p[0]):
+                    return None
+                tp = cache.get((field, tbytes))  # noqa: B023
+                if tp is None:
+                    if len(cache) > 10000:  # noqa: B023
+                        cache.clear()  # noqa: B023
+                    tp = cache[(field, tbytes)] = TermPositions(seg.reader, field, tbytes, p[0])  # noqa: B023
+                return tp
+
+            if at_once:  # (document, position) keys of each part, every candidate at once
+                keys = []
+                for field, alts in parts:
+                    found = []
+                    for tbytes in alts:
+                        tp = term_positions(field, tbytes)
+                        if tp is not None:
+                            found.append(position_keys(*tp.position_arrays(buf, local)))
+                    # several forms of the word: where any stands
+                    keys.append(found[0] if len(found) == 1 else np.unique(np.concatenate(found)) if found
+                                else np.zeros(0, dtype=np.int64))
+                found_docs = pair_keys(keys[0], keys[1], slop) if len(keys) == 2 else chain_keys(keys)
+                mask[seg.offset + found_docs] = True
+                continue
             per_part: list[dict[int, Collection[int]]] = []
             for field, alts in parts:
                 got: dict[int, Collection[int]] = {}
                 for tbytes in alts:
-                    p = seg.term(field, tbytes)
-                    if p is None or not len(p[0]):
-                        continue
-                    tp = cache.get((field, tbytes))
+                    tp = term_positions(field, tbytes)
                     if tp is None:
-                        if len(cache) > 10000:
-                            cache.clear()
-                        tp = cache[(field, tbytes)] = TermPositions(seg.reader, field, tbytes, p[0])
-                    found = tp.positions(buf, local)
-                    if not got:
-                        got = found  # type: ignore[assignment]
                         continue
-                    for d, ps in found.items():  # several forms of the word: where any stands
+                    found_d = tp.positions(buf, local)
+                    if not got:
+                        got = found_d  # type: ignore[assignment]
+                        continue
+                    for d, ps in found_d.items():  # several forms of the word: where any stands
                         got[d] = set(got.get(d, ())).union(ps)
                 per_part.append(got)
-            if len(per_part) == 2 and slop <= 8:
-                first, second = per_part
-                docs = [d for d in local.tolist() if first.get(d) and second.get(d)]
-                ok = pair_matches(docs, [first[d] for d in docs], [second[d] for d in docs], slop)
-                mask[seg.offset + np.asarray(docs, dtype=np.int64)[ok]] = True
-                continue
             for d in local.tolist():
                 spans = []
                 for got in per_part:
-                    ps = got.get(d)
-                    if not ps:
+                    where = got.get(d)
+                    if not where:
                         break
-                    spans.append([(x, x) for x in sorted(ps)])
+                    spans.append([(x, x) for x in sorted(where)])
                 else:
                     if tree(spans, slop):
                         mask[seg.offset + d] = True

@@ -27,7 +27,7 @@ from whoosh.formats import Positions
 from index.postings import _INT, LayoutError, _pst_path
 
 BLOCK_CACHE = 4000  # decoded posting blocks kept per process (~10 KB each for a body term)
-_blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, tuple]] = OrderedDict()  # type: ignore[type-arg]
+_blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _lock = threading.Lock()
 
 Span = tuple[int, int]
@@ -121,43 +121,150 @@ class TermPositions:
 
     def positions(self, buf, local_docs: np.ndarray) -> dict[int, list[int]]:  # type: ignore[no-untyped-def]
         """doc -> positions, for the documents of `local_docs` that have the term."""
+        docs, counts, flat = self.position_arrays(buf, local_docs)
+        ends = np.cumsum(counts).tolist()
+        flat_l = flat.tolist()
+        out: dict[int, list[int]] = {}
+        start = 0
+        for d, e in zip(docs.tolist(), ends, strict=True):
+            out[d] = flat_l[start:e]
+            start = e
+        return out
+
+    def position_arrays(self, buf, local_docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+        """(documents of `local_docs` that have the term, ascending; the number of positions of each; all
+        their positions, one document after another) -- from whole decoded blocks, no per-document work."""
         idx = np.searchsorted(self.docs, local_docs)
         ok = idx < len(self.docs)
         ok[ok] = self.docs[idx[ok]] == local_docs[ok]
+        empty = np.zeros(0, dtype=np.int64)
         if not ok.any():
-            return {}
+            return empty, empty, empty
         if self._blocks is None:
             self._index(buf)
         assert self._ends is not None and self._blocks is not None
-        out: dict[int, list[int]] = {}
         post = idx[ok]
         docs = local_docs[ok]
         blocknums = np.searchsorted(self._ends, post, side="right")
-        decode = _decode_positions if type(self.fmt) is Positions else self.fmt.decode_positions
-        current, values, first = -1, (), 0
-        for d, p, bn in zip(docs.tolist(), post.tolist(), blocknums.tolist(), strict=True):
-            if bn != current:  # candidates come in document order, so a block's postings come together
-                current, values = bn, self._block(buf, bn)
-                first = int(self._ends[bn - 1]) if bn else 0
-            out[d] = decode(values[p - first])
-        return out
+        bounds = np.flatnonzero(np.diff(blocknums)) + 1  # candidates come in document order: runs per block
+        counts_parts: list[np.ndarray] = []
+        flat_parts: list[np.ndarray] = []
+        for run in np.split(np.arange(len(post)), bounds):
+            bn = int(blocknums[run[0]])
+            offs, flat = self._block(buf, bn)
+            local = post[run] - (int(self._ends[bn - 1]) if bn else 0)
+            starts, stops = offs[local], offs[local + 1]
+            n = stops - starts
+            counts_parts.append(n)
+            # every position of the chosen postings: start of its posting + 0..n-1
+            take = np.repeat(starts - np.cumsum(n) + n, n) + np.arange(int(n.sum()), dtype=np.int64)
+            flat_parts.append(flat[take])
+        return docs.astype(np.int64), np.concatenate(counts_parts), np.concatenate(flat_parts)
 
-    def _block(self, buf, bn: int) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+    def _block(self, buf, bn: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+        """Block `bn`'s positions: (offsets, one per posting and one past the end; every position)."""
         key = (self.key, bn)
         with _lock:
-            got = _blocks.get(key)
-            if got is not None:
+            cached = _blocks.get(key)
+            if cached is not None:
                 _blocks.move_to_end(key)
-                return got[1]
+                return cached
         assert self._blocks is not None
         start, end, comp = self._blocks[bn]
         raw = bytes(buf[start:end])
         values = pickle.loads(zlib.decompress(raw) if comp else raw)[2]
+        got = decode_block_positions(values) if type(self.fmt) is Positions else \
+            _arrays([self.fmt.decode_positions(v) for v in values])
         with _lock:
-            _blocks[key] = (np.zeros(0), values)
+            _blocks[key] = got
             while len(_blocks) > BLOCK_CACHE:
                 _blocks.popitem(last=False)
-        return values  # type: ignore[no-any-return]
+        return got
+
+
+def _arrays(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    offs = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)), out=offs[1:])
+    return offs, np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(offs[-1]))
+
+
+# `Positions.encode` of n positions whose deltas are all < 256 (nearly every posting): a 4-byte count, then
+# the protocol-2 pickle of the delta list -- a header, n items of `K` + one byte, a footer. Such values are
+# decoded for a whole block at once by picking those bytes; any other value goes through the pickle.
+_K = ord("K")
+_HEAD_MANY = b"\x80\x02]q\x00("  # list, memo, mark ... then "e." (appends, stop)
+_HEAD_ONE = b"\x80\x02]q\x00"  # list, memo, one item, then "a." (append, stop)
+
+
+def decode_block_positions(values: list[bytes] | tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """`_decode_positions` of every value of a block, as (offsets, positions): each value's positions are
+    `positions[offsets[i]:offsets[i + 1]]`. tests/test_fast_postings.py holds it equal value by value."""
+    k = len(values)
+    if not k:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    joined = np.frombuffer(b"".join(values), dtype=np.uint8)
+    lens = np.fromiter(map(len, values), dtype=np.int64, count=k)
+    starts = np.zeros(k, dtype=np.int64)
+    np.cumsum(lens[:-1], out=starts[1:])
+    n = np.zeros(k, dtype=np.int64)
+    safe = np.flatnonzero(lens >= 4)
+    for j in range(4):  # the big-endian count
+        n[safe] = n[safe] << 8 | joined[starts[safe] + j]
+    # the length every item `K` would give, by count: one item, or one batch (pickle marks again past 1000)
+    fast = (lens >= 4) & (((n == 1) & (lens == 4 + len(_HEAD_ONE) + 2 + 2)) |
+                          ((n >= 2) & (n <= 1000) & (lens == 4 + len(_HEAD_MANY) + 2 * n + 2)))
+    fi = np.flatnonzero(fast)
+    if len(fi):  # and the header, footer and item opcodes that layout has
+        b = starts[fi] + 4
+        one = n[fi] == 1
+        good = np.ones(len(fi), dtype=bool)
+        for j, byte in enumerate(_HEAD_MANY):
+            good &= (joined[b + j] == byte) | (one & (j >= len(_HEAD_ONE)))
+        stop = starts[fi] + lens[fi]
+        good &= joined[stop - 1] == ord(".")
+        good &= joined[stop - 2] == np.where(one, ord("a"), ord("e"))
+        c = n[fi]
+        first = b + np.where(one, len(_HEAD_ONE), len(_HEAD_MANY))
+        item = np.repeat(first - 2 * (np.cumsum(c) - c), c) + 2 * np.arange(int(c.sum()), dtype=np.int64)
+        opcode_ok = joined[item] == _K
+        if not opcode_ok.all():
+            good &= np.logical_and.reduceat(opcode_ok, np.cumsum(c) - c)
+        fast[fi[~good]] = False
+    counts = np.where(fast, n, 0)
+    fi = np.flatnonzero(fast)
+    c = counts[fi]
+    first = starts[fi] + 4 + np.where(c == 1, len(_HEAD_ONE), len(_HEAD_MANY))
+    item = np.repeat(first - 2 * (np.cumsum(c) - c), c) + 2 * np.arange(int(c.sum()), dtype=np.int64)
+    fast_positions = _running(joined[item + 1].astype(np.int64), c)
+    slow = np.flatnonzero(~fast).tolist()
+    if not slow:
+        offs = np.zeros(k + 1, dtype=np.int64)
+        np.cumsum(counts, out=offs[1:])
+        return offs, fast_positions
+    decoded = {i: _decode_positions(values[i]) for i in slow}  # rare: value by value, spliced in
+    for i, ps in decoded.items():
+        counts[i] = len(ps)
+    offs = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(counts, out=offs[1:])
+    out = np.empty(int(offs[-1]), dtype=np.int64)
+    at = np.repeat(offs[fi] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()), dtype=np.int64)
+    out[at] = fast_positions
+    for i, ps in decoded.items():
+        out[offs[i]:offs[i + 1]] = ps
+    return offs, out
+
+
+def _running(deltas: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Running sums of `deltas`, restarting at each group of `counts` (each value's own positions)."""
+    c = np.cumsum(deltas)
+    if not len(c):
+        return c
+    ends = np.cumsum(counts)
+    nz = counts > 0
+    base = np.zeros(len(counts), dtype=np.int64)
+    prev_end = (ends - counts)[nz]
+    base[nz] = np.where(prev_end > 0, c[np.maximum(prev_end - 1, 0)], 0)
+    return c - np.repeat(base, counts)
 
 
 def _decode_positions(value: bytes) -> list[int]:
@@ -168,25 +275,51 @@ def _decode_positions(value: bytes) -> list[int]:
     return list(itertools.accumulate(pickle.loads(value[_INT.size:])))
 
 
-def pair_matches(docs: list[int], first: list[Collection[int]], second: list[Collection[int]], slop: int) -> np.ndarray:
-    """Which documents have a position b of the second word with 1 <= b - a <= slop for a position a of the
-    first: what `tree` answers for two parts (spans of single positions), for all candidates at once.
-    `first[i]`, `second[i]` are document `docs[i]`'s positions."""
-    if not docs:
-        return np.zeros(0, dtype=bool)
-    na = np.fromiter(map(len, first), dtype=np.int64, count=len(docs))
-    nb = np.fromiter(map(len, second), dtype=np.int64, count=len(docs))
-    slot = np.arange(len(docs), dtype=np.int64)
-    shift = np.int64(1 << 32)  # positions are < 2**32; a document's keys stay apart from the next one's
-    ka = np.repeat(slot, na) * shift + np.fromiter(itertools.chain.from_iterable(first), dtype=np.int64,
-                                                     count=int(na.sum()))
-    kb = np.repeat(slot, nb) * shift + np.fromiter(itertools.chain.from_iterable(second), dtype=np.int64,
-                                                     count=int(nb.sum()))
+_SHIFT = 32  # a (document, position) key: document << 32 | position (positions are < 2**32)
+
+
+def position_keys(docs: np.ndarray, counts: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """(document, position) keys, ascending, from `TermPositions.position_arrays`."""
+    return (np.repeat(docs.astype(np.int64), counts) << _SHIFT) | flat
+
+
+def pair_keys(ka: np.ndarray, kb: np.ndarray, slop: int) -> np.ndarray:
+    """The documents (ascending) with a position b of the second word such that 1 <= b - a <= slop for a
+    position a of the first: what `tree` answers for two parts (spans of single positions)."""
+    if not len(ka) or not len(kb):
+        return np.zeros(0, dtype=np.int64)
     hit = np.zeros(len(ka), dtype=bool)
     for k in range(1, slop + 1):
-        hit |= np.isin(ka + k, kb, assume_unique=False)
+        hit |= np.isin(ka + k, kb)
+    return np.unique(ka[hit] >> _SHIFT)
+
+
+def chain_keys(keys: list[np.ndarray]) -> np.ndarray:
+    """The documents (ascending) where the parts stand one right after another (positions p, p + 1, ...):
+    what `tree` answers for any number of single-position parts with slop 1 (each half's spans are then
+    runs of consecutive positions, and two runs are near only when the second starts right after the first)."""
+    start = keys[0]
+    for i, k in enumerate(keys[1:], 1):
+        if not len(start):
+            break
+        start = start[np.isin(start + i, k)]
+    return np.unique(start >> _SHIFT)
+
+
+def pair_matches(docs: list[int], first: list[Collection[int]], second: list[Collection[int]], slop: int) -> np.ndarray:
+    """`pair_keys` over per-document position lists: which of `docs` match (`first[i]`, `second[i]` are
+    document `docs[i]`'s positions)."""
+    if not docs:
+        return np.zeros(0, dtype=bool)
+
+    def keys(per_doc: list[Collection[int]]) -> np.ndarray:
+        counts = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(docs))
+        flat = np.fromiter(itertools.chain.from_iterable(sorted(p) for p in per_doc), dtype=np.int64,
+                           count=int(counts.sum()))
+        return position_keys(np.arange(len(docs), dtype=np.int64), counts, flat)
+
     out = np.zeros(len(docs), dtype=bool)
-    out[ka[hit] // shift] = True
+    out[pair_keys(keys(first), keys(second), slop)] = True
     return out
 
 

@@ -168,6 +168,28 @@ def test_two_word_phrases_at_once_equal_the_span_tree(docs, slop: int) -> None: 
     assert got == want
 
 
+@settings(max_examples=300, deadline=None)
+@given(docs=st.lists(st.lists(st.sets(st.integers(0, 30), min_size=0, max_size=12), min_size=3, max_size=5),
+                     max_size=20).filter(lambda ds: len({len(d) for d in ds}) <= 1))
+def test_exact_phrases_of_any_length_at_once_equal_the_span_tree(docs) -> None:  # type: ignore[no-untyped-def]
+    """`chain_keys` (slop 1: a quoted phrase of three or more words) answers what `tree` answers."""
+    from index.phrases import chain_keys, position_keys, tree
+
+    if not docs:
+        return
+    parts = len(docs[0])
+    keys = []
+    for i in range(parts):
+        per_doc = [sorted(d[i]) for d in docs]
+        counts = np.array([len(p) for p in per_doc], dtype=np.int64)
+        flat = np.array([x for p in per_doc for x in p], dtype=np.int64)
+        keys.append(position_keys(np.arange(len(docs), dtype=np.int64), counts, flat))
+    got = chain_keys(keys).tolist()
+    want = [n for n, d in enumerate(docs)
+            if all(d[i] for i in range(parts)) and tree([[(x, x) for x in sorted(p)] for p in d], 1)]
+    assert got == want
+
+
 def test_date_ranges_from_columns_equal_whooshs_trie_terms(arc: Archive) -> None:
     """`range_docs` reads a date range off the column; Whoosh's own path reads the range's trie terms.
     Every document of every segment: bounds open or closed, exclusive or not, undated articles, deletions."""
@@ -196,3 +218,31 @@ def test_date_ranges_from_columns_equal_whooshs_trie_terms(arc: Archive) -> None
                             checked += len(want)
     assert checked > 1000
     assert any(r.has_deletions() for r in _segments(arc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(block=st.lists(st.tuples(st.lists(st.integers(0, 300), min_size=1, max_size=12) |
+                                st.lists(st.integers(0, 2**31), min_size=1, max_size=4) |
+                                st.sampled_from([list(range(0, 3000, 3)), list(range(1001)), list(range(1000))]),
+                                st.sampled_from([2, 2, 2, 3, 4, 5])), max_size=130))
+def test_a_blocks_positions_decoded_at_once_equal_each_value_decoded(block) -> None:  # type: ignore[no-untyped-def]
+    """`decode_block_positions` (all values of a block at once, numpy) gives what Whoosh's Positions format
+    decodes value by value: values as the writer encodes them (pickle protocol 2, deltas under 256 or not,
+    one position or past pickle's batch of 1000) and values of any other pickle protocol."""
+    import pickle
+
+    from whoosh.formats import Positions
+    from whoosh.system import pack_uint
+
+    from index.phrases import decode_block_positions
+
+    values = []
+    for positions, protocol in block:
+        ps = sorted(set(positions))
+        deltas = [b - a for a, b in zip([0, *ps], ps, strict=False)]
+        values.append(pack_uint(len(deltas)) + pickle.dumps(deltas, protocol))
+    offs, flat = decode_block_positions(values)
+    fmt = Positions()
+    assert len(offs) == len(values) + 1
+    for i, v in enumerate(values):
+        assert flat[offs[i]:offs[i + 1]].tolist() == fmt.decode_positions(v)
