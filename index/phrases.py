@@ -286,12 +286,19 @@ def position_keys(docs: np.ndarray, counts: np.ndarray, flat: np.ndarray) -> np.
 def pair_keys(ka: np.ndarray, kb: np.ndarray, slop: int) -> np.ndarray:
     """The documents (ascending) with a position b of the second word such that 1 <= b - a <= slop for a
     position a of the first: what `tree` answers for two parts (spans of single positions)."""
-    if not len(ka) or not len(kb):
+    if not len(ka) or not len(kb) or slop < 1:
         return np.zeros(0, dtype=np.int64)
-    hit = np.zeros(len(ka), dtype=bool)
-    for k in range(1, slop + 1):
-        hit |= np.isin(ka + k, kb)
+    after = np.searchsorted(kb, ka + 1)  # the first position of the second word past a (`kb` ascending)
+    hit = after < len(kb)
+    hit[hit] = kb[after[hit]] <= ka[hit] + slop
     return np.unique(ka[hit] >> _SHIFT)
+
+
+def _present(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    at = np.searchsorted(sorted_keys, keys)
+    ok = at < len(sorted_keys)
+    ok[ok] = sorted_keys[at[ok]] == keys[ok]
+    return ok
 
 
 def chain_keys(keys: list[np.ndarray]) -> np.ndarray:
@@ -302,7 +309,7 @@ def chain_keys(keys: list[np.ndarray]) -> np.ndarray:
     for i, k in enumerate(keys[1:], 1):
         if not len(start):
             break
-        start = start[np.isin(start + i, k)]
+        start = start[_present(start + i, k)]
     return np.unique(start >> _SHIFT)
 
 
