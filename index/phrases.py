@@ -2,10 +2,10 @@
 
 Whoosh checks a phrase with a tree of span matchers over every document that has all its words, building a
 `Span` object per position. Here the candidate documents are already known (they have every word and pass
-the filters); each word's positions are read only for those documents, from the posting blocks that hold
-them (decoded blocks are kept, bounded, since the common words' blocks are asked again and again), and the
-span rule of Whoosh's `SpanNear.SpanNearMatcher` is applied to plain (start, end) pairs, over the same
-binary tree `make_binary_tree` builds. A phrase whose parts are not plain words (a compound word's own
+the filters); each word's positions in a segment are decoded once, all its blocks at once (kept, bounded by
+size, since the common words are asked for again and again), taken for those documents only, and the span
+rule of Whoosh's `SpanNear.SpanNearMatcher` is applied to (document, position) keys with numpy for two words
+or a quoted phrase, to plain (start, end) pairs over the binary tree `make_binary_tree` builds otherwise. A phrase whose parts are not plain words (a compound word's own
 sequence) is left to Whoosh's matcher.
 """
 
@@ -26,9 +26,9 @@ from whoosh.formats import Positions
 
 from index.postings import _INT, LayoutError, _pst_path
 
-# Decoded posting blocks kept per process, by size: a common word's positions span hundreds of blocks per
-# 100k articles, and a phrase query over common words asks for most of them again and again (a cache of
-# 4,000 blocks thrashed on the bench's mix at 100k: p95 277 ms against 66 ms with room for every block).
+# Decoded positions kept per process (per term and segment), by size: a common word's positions span hundreds
+# of blocks per 100k articles, and a phrase query over common words asks for most of them again and again (a
+# cache of 4,000 blocks thrashed on the bench's mix at 100k: p95 277 ms against 66 ms with room for all).
 BLOCK_CACHE_MB = int(os.environ.get("ARCHIVIST_BLOCK_CACHE_MB", 256))
 _blocks: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _cached_bytes = 0
@@ -104,24 +104,20 @@ class TermPositions:
         pst_buffer(reader)
         self.key = f"{reader.__dict__['_archivist_pst']['file']}:{self.offset}"
         self._blocks: list[tuple[int, int, int]] | None = None  # (data start, data end, compression)
-        self._ends: np.ndarray | None = None  # cumulative posting counts
 
     def _index(self, buf) -> None:  # type: ignore[no-untyped-def]
         pos = self.offset + 4
         blocks: list[tuple[int, int, int]] = []
-        counts: list[int] = []
         while True:
             (blen,) = _INT.unpack_from(buf, pos)
             nxt = pos + 4 + abs(blen)
             f = io.BytesIO(buf[pos + 4:min(nxt, pos + 4 + 64)])
             info = pickle.Unpickler(f).load()
             blocks.append((pos + 4 + f.tell(), nxt, info[3]))
-            counts.append(info[0])
             pos = nxt
             if blen < 0:
                 break
         self._blocks = blocks
-        self._ends = np.cumsum(np.asarray(counts, dtype=np.int64))
 
     def positions(self, buf, local_docs: np.ndarray) -> dict[int, list[int]]:  # type: ignore[no-untyped-def]
         """doc -> positions, for the documents of `local_docs` that have the term."""
@@ -144,41 +140,36 @@ class TermPositions:
         empty = np.zeros(0, dtype=np.int64)
         if not ok.any():
             return empty, empty, empty
-        if self._blocks is None:
-            self._index(buf)
-        assert self._ends is not None and self._blocks is not None
         post = idx[ok]
         docs = local_docs[ok]
-        blocknums = np.searchsorted(self._ends, post, side="right")
-        bounds = np.flatnonzero(np.diff(blocknums)) + 1  # candidates come in document order: runs per block
-        counts_parts: list[np.ndarray] = []
-        flat_parts: list[np.ndarray] = []
-        for run in np.split(np.arange(len(post)), bounds):
-            bn = int(blocknums[run[0]])
-            offs, flat = self._block(buf, bn)
-            local = post[run] - (int(self._ends[bn - 1]) if bn else 0)
-            starts, stops = offs[local], offs[local + 1]
-            n = stops - starts
-            counts_parts.append(n)
-            # every position of the chosen postings: start of its posting + 0..n-1
-            take = np.repeat(starts - np.cumsum(n) + n, n) + np.arange(int(n.sum()), dtype=np.int64)
-            flat_parts.append(flat[take])
-        return docs.astype(np.int64), np.concatenate(counts_parts), np.concatenate(flat_parts)
+        offs, flat = self._decoded(buf)
+        starts = offs[post]
+        n = offs[post + 1] - starts
+        # every position of the chosen postings: start of its posting + 0..n-1
+        take = np.repeat(starts - (np.cumsum(n) - n), n) + np.arange(int(n.sum()), dtype=np.int64)
+        return docs.astype(np.int64), n, flat[take]
 
-    def _block(self, buf, bn: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-        """Block `bn`'s positions: (offsets, one per posting and one past the end; every position)."""
-        key = (self.key, bn)
+    def _decoded(self, buf) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+        """The term's positions in this segment: (offsets, one per posting and one past the end; every
+        position), every block decoded at once the first time and kept (bounded by size, least recently used
+        first out): a phrase over common words asks for most of their blocks again and again."""
+        key = (self.key, -1)
         with _lock:
             cached = _blocks.get(key)
             if cached is not None:
                 _blocks.move_to_end(key)
                 return cached
+        if self._blocks is None:
+            self._index(buf)
         assert self._blocks is not None
-        start, end, comp = self._blocks[bn]
-        raw = bytes(buf[start:end])
-        values = pickle.loads(zlib.decompress(raw) if comp else raw)[2]
+        values: list[bytes] = []
+        for start, end, comp in self._blocks:
+            raw = bytes(buf[start:end])
+            values.extend(pickle.loads(zlib.decompress(raw) if comp else raw)[2])
         got = decode_block_positions(values) if type(self.fmt) is Positions else \
             _arrays([self.fmt.decode_positions(v) for v in values])
+        if len(got[0]) != len(self.docs) + 1:
+            raise LayoutError("the blocks hold another number of postings than the term's")
         _remember(key, got)
         return got
 
@@ -210,8 +201,9 @@ _HEAD_ONE = b"\x80\x02]q\x00"  # list, memo, one item, then "a." (append, stop)
 
 
 def decode_block_positions(values: list[bytes] | tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """`_decode_positions` of every value of a block, as (offsets, positions): each value's positions are
-    `positions[offsets[i]:offsets[i + 1]]`. tests/test_fast_postings.py holds it equal value by value."""
+    """`_decode_positions` of every value (a posting's; of one block or many), as (offsets, positions): each
+    value's positions are `positions[offsets[i]:offsets[i + 1]]`. tests/test_fast_postings.py holds it equal
+    value by value."""
     k = len(values)
     if not k:
         return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
