@@ -190,16 +190,35 @@ class MorfeuszSource:
         self.readings = readings
         self._lock = threading.Lock()
         self._morf = None
+        self._raw: _RawMorfeusz | None = None
 
     def _readings(self, word: str) -> list[tuple[str, str]]:
+        """(lemma, tag) of each reading of the word's first segment (zrobiłem = zrobił + em: its lemma is the
+        word's), "ign" (unknown) dropped, and with "common" the marked ones (`_marked`) when others remain.
+
+        Read off Morfeusz's interpretation objects directly: `morfeusz2.Morfeusz.analyse` builds a tuple of
+        five strings per interpretation (tag, name and labels looked up by id each time), about half of the
+        cost of analysing a word; here tag, name and labels are looked up once per id combination.
+        tests/test_analysis.py holds both equal."""
         with self._lock:
             if self._morf is None:
                 import morfeusz2
 
                 self._morf = morfeusz2.Morfeusz(expand_tags=False, generate=False,
                                                 case_handling=morfeusz2.IGNORE_CASE)
+                self._raw = _RawMorfeusz(self._morf)
+            found = self._raw.first_segment(word)  # type: ignore[union-attr]
+        out = [(lemma, info) for lemma, info in found if info[1]]
+        if self.readings == "common":
+            plain = [r for r in out if not r[1][2]]
+            out = plain or out
+        return [(lemma, info[0]) for lemma, info in out]
+
+    def _readings_reference(self, word: str) -> list[tuple[str, str]]:
+        """`_readings` through morfeusz2's own `analyse` (the reference the fast path is tested against)."""
+        self._readings("a")  # opens the dictionary
+        with self._lock:
             found = self._morf.analyse(word)  # type: ignore[attr-defined]
-        # readings of the word's first segment (zrobiłem = zrobił + em): its lemma is the word's
         out = [r[2] for r in found if r[0] == 0 and r[2][2] != "ign"]
         if self.readings == "common":
             plain = [r for r in out if not _marked(r)]
@@ -242,6 +261,43 @@ class MorfeuszSource:
                 for lemma in self.fold_lemmas(word):
                     out[lemma] = None
         return tuple(out)
+
+
+class _RawMorfeusz:
+    """The first-segment readings of a word from morfeusz2's SWIG layer: (lemma, (tag, not "ign", marked))."""
+
+    def __init__(self, morf) -> None:  # type: ignore[no-untyped-def]
+        import _morfeusz2
+        import morfeusz2
+
+        self._obj = morf._morfeusz_obj
+        self._resolver = self._obj.getIdResolver()
+        self._results = morfeusz2.InterpsList
+        self._analyse = _morfeusz2._Morfeusz_analyse
+        self._start = _morfeusz2.MorphInterpretation_startNode_get
+        self._lemma = _morfeusz2.MorphInterpretation__lemma_get
+        self._tag = _morfeusz2.MorphInterpretation_tagId_get
+        self._name = _morfeusz2.MorphInterpretation_nameId_get
+        self._labels = _morfeusz2.MorphInterpretation_labelsId_get
+        self._info: dict[tuple[int, int, int], tuple[str, bool, bool]] = {}
+
+    def first_segment(self, word: str) -> list[tuple[str, tuple[str, bool, bool]]]:
+        res = self._results()
+        self._analyse(self._obj, word, res)
+        out = []
+        for i in res:
+            if self._start(i) != 0:
+                continue
+            key = (self._tag(i), self._name(i), self._labels(i))
+            info = self._info.get(key)
+            if info is None:
+                tag = self._resolver.getTag(key[0])
+                name = self._resolver.getName(key[1])
+                labels = list(self._resolver.getLabels(key[2]))
+                info = self._info[key] = (tag, tag != "ign",
+                                          _marked((None, None, tag, name.split("|") if name else [], labels)))
+            out.append((self._lemma(i), info))
+        return out
 
 
 # Endings that complete a prefix into forms of the words it starts: cases of nouns and adjectives, verbs.

@@ -249,3 +249,23 @@ def test_an_index_of_the_previous_analyzer_is_rebuilt_once_never_mixed(tmp_path,
     with caplog.at_level(logging.WARNING, logger="archivist.index"), Archive.open(root, actor="test") as a:
         assert {h.id for h in a.search("ludźmi").hits} == {old, new}
     assert "does not match" not in caplog.text
+
+
+def test_morfeusz_readings_read_directly_equal_morfeusz2s_analyse():
+    """`MorfeuszSource._readings` reads the SWIG objects directly; `morfeusz2.Morfeusz.analyse` is the
+    reference: the same (lemma, tag) readings for every word of the real news corpus and our samples,
+    with both reading policies (the dropped "ign", names, rare and depreciative readings included)."""
+    import re
+
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "archivist" / "samples").rglob("*"))
+             if p.is_file()]
+    corpus = Path(ROOT.parent / "shared" / "corpus" / "polsatnews.csv")
+    if corpus.exists():
+        texts.append(corpus.read_text(encoding="utf-8"))
+    words = sorted({w.lower() for t in texts for w in re.findall(r"\w+", t)} |
+                   {"zrobiłem", "ludźmi", "stanie", "lata", "lepszy", "qwxz", "Szczecinie", "sąd", "chłopaków"})
+    assert len(words) > 1000
+    for policy in ("common", "every"):
+        source = A.MorfeuszSource(readings=policy)
+        for w in words:
+            assert source._readings(w) == source._readings_reference(w), (policy, w)
