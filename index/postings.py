@@ -276,12 +276,19 @@ def write_sidecar(path: Path, identity: dict, fields: dict[str, FieldPostings]) 
             blobs.append(data + b"\0" * pad)
             pos += len(data) + pad
         header["fields"][name] = entry
+    write_with_header(path, MAGIC, header, blobs)
+
+
+def write_with_header(path: Path, magic: bytes, header: dict, blobs: list[bytes]) -> None:  # type: ignore[type-arg]
+    """`magic`, the header's length and JSON (padded to 8 bytes), then `blobs`: written to a dot-named
+    temporary file (Whoosh ignores dot files), synced, and renamed into place, so a reader sees the whole
+    file or none (a torn or stale file is refused by the identity in its header)."""
     hbytes = json.dumps(header, sort_keys=True).encode()
-    hbytes += b" " * ((-len(hbytes) - len(MAGIC) - 8) % 8)
+    hbytes += b" " * ((-len(hbytes) - len(magic) - 8) % 8)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            f.write(MAGIC + struct.pack("<Q", len(hbytes)) + hbytes)
+            f.write(magic + struct.pack("<Q", len(hbytes)) + hbytes)
             for b in blobs:
                 f.write(b)
             f.flush()
@@ -292,22 +299,36 @@ def write_sidecar(path: Path, identity: dict, fields: dict[str, FieldPostings]) 
             tmp.unlink()
 
 
-def read_sidecar(path: Path, identity: dict) -> dict[str, FieldPostings] | None:  # type: ignore[type-arg]
-    """The arrays mapped from `path`, or None when it is missing, torn, or made for another segment."""
+def read_with_header(path: Path, magic: bytes) -> tuple[dict, memoryview | mmap.mmap, int] | None:  # type: ignore[type-arg]
+    """(header, the file mapped, where the blobs start) of a file `write_with_header` wrote, or None."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            if size < len(MAGIC) + 8:
+            if size < len(magic) + 8:
                 return None
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError:
         return None
     try:
-        if mm[:len(MAGIC)] != MAGIC:
+        if mm[:len(magic)] != magic:
             return None
-        (hlen,) = struct.unpack_from("<Q", mm, len(MAGIC))
-        base = len(MAGIC) + 8 + hlen
-        header = json.loads(bytes(mm[len(MAGIC) + 8:base]))
+        (hlen,) = struct.unpack_from("<Q", mm, len(magic))
+        base = len(magic) + 8 + hlen
+        if base > size:
+            return None
+        return json.loads(bytes(mm[len(magic) + 8:base])), mm, base
+    except (ValueError, struct.error):
+        return None
+
+
+def read_sidecar(path: Path, identity: dict) -> dict[str, FieldPostings] | None:  # type: ignore[type-arg]
+    """The arrays mapped from `path`, or None when it is missing, torn, or made for another segment."""
+    got = read_with_header(path, MAGIC)
+    if got is None:
+        return None
+    header, mm, base = got
+    size = len(mm)
+    try:
         if any(header.get(k) != v for k, v in identity.items()):
             return None
         out: dict[str, FieldPostings] = {}

@@ -64,3 +64,7 @@ def join_tags(tags: list[str]) -> str:
 
 def split_tags(stored: str | None) -> list[str]:
     return [t for t in (stored or "").split(TAG_SEPARATOR) if t]
+
+
+# The facets a search counts: name shown -> the sortable field whose column holds the value.
+FACETS = {"status": "status", "year": "year", "publisher": "publisher_facet"}

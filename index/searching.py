@@ -38,9 +38,9 @@ from index.analysis import (
     word_terms,
 )
 from index.engine import Executor
-from index.projection import SearchIndex, leaf_column
+from index.projection import SearchIndex, leaf_column, segment_codes
 from index.query import QueryError, parse_query, phrase_query
-from index.schema import CHECKPOINT_DOC, split_tags
+from index.schema import CHECKPOINT_DOC, FACETS, split_tags
 from index.spelling import best_correction, start_variants
 from store import days
 from store.article import LIVE, STATUSES, WITHDRAWN, normalize_tag
@@ -86,7 +86,6 @@ matching.AndMaybeMatcher.skip_to = _and_maybe_skip_to  # type: ignore[method-ass
 
 SORTS = ("relevance", "date", "oldest")
 ENGINES = ("numpy", "whoosh")
-FACETS = {"status": "status", "year": "year", "publisher": "publisher_facet"}
 SNIPPET_CHARS = 240
 
 
@@ -736,11 +735,19 @@ def _by_date(index: SearchIndex, s, docs: np.ndarray, sort: str, want: int) -> l
 
 
 def _facet_codes(index: SearchIndex, s, fieldname: str) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
+    """(distinct values as text, each document's index into them) over every segment of `s`: the segments'
+    own codes (`segment_codes`, kept beside each segment), renumbered into one list."""
     def compute(s) -> tuple[list[str], np.ndarray]:  # type: ignore[no-untyped-def]
-        col = index.column(fieldname, s)
-        codes = {v: i for i, v in enumerate(dict.fromkeys(col))}
-        arr = np.fromiter(map(codes.__getitem__, col), dtype=np.int64, count=len(col))
-        return [str(k) if k not in (None, "", b"") else "" for k in codes], arr
+        number: dict[str, int] = {}
+        parts = []
+        for reader, _offset in s.reader().leaf_readers():
+            if not reader.doc_count_all():  # (an empty index's reader has no segment)
+                continue
+            values, codes = segment_codes(reader, fieldname)
+            remap = np.fromiter((number.setdefault(v, len(number)) for v in values), dtype=np.int64,
+                                count=len(values))
+            parts.append(remap[codes] if len(codes) else np.zeros(0, dtype=np.int64))
+        return list(number), np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return index.view(("facet", fieldname), compute, s)  # type: ignore[no-any-return]
 
 

@@ -246,3 +246,59 @@ def test_a_blocks_positions_decoded_at_once_equal_each_value_decoded(block) -> N
     assert len(offs) == len(values) + 1
     for i, v in enumerate(values):
         assert flat[offs[i]:offs[i + 1]].tolist() == fmt.decode_positions(v)
+
+
+def test_facet_codes_kept_beside_segments_count_what_the_columns_hold(arc: Archive) -> None:
+    """Facets counted from each segment's codes (`segment_codes`, read back from `.facetcodes` files by a
+    fresh reader) equal counting the column values document by document, for any set of documents; a
+    codes file made for another segment, or torn, is not taken."""
+    import collections
+
+    from index import projection as Pj
+    from index.schema import FACETS
+    from index.searching import _facets
+
+    ix = arc.index
+    s = ix.searcher()
+    n = s.doc_count_all()
+    rng = np.random.default_rng(7)
+    for docs in (np.arange(n), np.flatnonzero(rng.random(n) < 0.3), np.zeros(0, dtype=np.int64)):
+        got = _facets(ix, s, docs)
+        for name, field in FACETS.items():
+            col = ix.column(field, s)
+            want = collections.Counter(str(col[d]) for d in docs.tolist() if col[d] not in (None, "", b""))
+            assert dict(got[name]) == dict(sorted(want.items(), key=lambda kv: (-kv[1], kv[0]))[:20]) or \
+                (name == "year" and got[name] == dict(sorted(want.items(), reverse=True))), name
+    folder = ix.root
+    files = sorted(folder.glob("*" + Pj.CODES_SUFFIX))
+    assert files and all(f.stat().st_size > 0 for f in files)
+    reader = s.reader().leaf_readers()[0][0]
+    fresh = Pj.SegmentReader(reader.storage(), reader.schema, reader.segment())  # no cache on it yet
+    values, codes = Pj._segment_codes(fresh, "status")
+    assert [values[c] for c in codes.tolist()] == [str(v) if v else "" for v in Pj.leaf_column(reader, "status")]
+    path = folder / (reader.segment().segment_id() + Pj.CODES_SUFFIX)
+    good = path.read_bytes()
+    other_reader = s.reader().leaf_readers()[-1][0]
+    other = folder / (other_reader.segment().segment_id() + Pj.CODES_SUFFIX)
+    assert other != path
+    other_good = other.read_bytes()
+    try:
+        path.write_bytes(good[: len(good) - 16])  # torn: computed again and written whole again
+        assert Pj._segment_codes(fresh, "status")[1].tolist() == codes.tolist()
+        rewritten = Pj.postings.read_with_header(path, Pj._CODES_MAGIC)
+        assert rewritten is not None and "status" in rewritten[0]["fields"]
+        other.write_bytes(good)  # another segment's file under this segment's name: not taken
+        fresh_other = Pj.SegmentReader(other_reader.storage(), other_reader.schema, other_reader.segment())
+        values, codes2 = Pj._segment_codes(fresh_other, "status")
+        assert [values[c] for c in codes2.tolist()] == \
+            [str(v) if v else "" for v in Pj.leaf_column(other_reader, "status")]
+        from whoosh.filedb.filestore import FileStorage
+
+        path.unlink()  # a read-only reader counts from memory and writes nothing
+        ro = FileStorage(str(folder), readonly=True)
+        ro_reader = Pj.SegmentReader(ro, reader.schema, reader.segment())
+        assert Pj._segment_codes(ro_reader, "status")[1].tolist() == codes.tolist()
+        assert not path.exists()
+    finally:
+        path.write_bytes(good)
+        other.write_bytes(other_good)
