@@ -19,7 +19,7 @@ from archivist.archive import Archive
 from index import analysis, projection
 from index.analysis import index_positions
 from index.postings import SUFFIX as SIDECAR_SUFFIX
-from index.projection import _column_values
+from index.projection import CODES_SUFFIX, _column_values
 from index.writing import TermSegmentWriter
 
 WORDS = ["pożar", "straż", "policja", "policjanci", "zatrzymali", "sąd", "sad", "ludźmi", "ludzmi", "handel", "handlu", "Gdańsk", "Gdańsku", "prezydent", "ustawa", "Sejm", "szpital", "pacjentów", "zdrowia", "rok", "roku", "w", "z", "na", "się", "jest", "być", "będą", "że", "oraz", "polsko-ukraińska", "COVID-19", "29.06.2017", "12:30", "1,5", "www.gov.pl/web/handel-ludzmi", "biuro@mswia.gov.pl", "rock'n'roll", "a4", "mp3", "2024", "łódź", "Łodzi", "źdźbło"]  # noqa: SIM905 -- a sentence reads better
@@ -56,14 +56,14 @@ def _history(a: Archive, rng: random.Random, ids: list[str]) -> None:
 
 
 def _segments(root: Path) -> list[dict[str, Path]]:
-    """Whoosh's files of each segment (the search engine's `.fastpostings` sidecar is ours, derived from them,
-    and names its segment: it is checked by tests/test_fast_postings.py)."""
+    """Whoosh's files of each segment (the search engine's `.fastpostings` and `.facetcodes` files are ours,
+    derived from them, and name their segment: they are checked by tests/test_fast_postings.py)."""
     ix = open_dir(str(root))
     out = []
     for seg in ix._read_toc().segments:
         prefix = seg.segment_id()
         out.append({name[len(prefix):]: root / name for name in seg.list_files(ix.storage)
-                    if not name.endswith(SIDECAR_SUFFIX)})
+                    if not name.endswith((SIDECAR_SUFFIX, CODES_SUFFIX))})
     ix.close()
     return out
 
